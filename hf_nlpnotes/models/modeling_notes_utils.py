@@ -1,0 +1,71 @@
+"""Input checks shared by the hf_nlpnotes models.
+
+They run before any embedding lookup so that bad input fails with a message naming the bad value instead of an
+IndexError deep inside `nn.Embedding` (or a device-side assert on a GPU).
+"""
+
+import torch
+
+
+def check_ids_in_range(ids: torch.Tensor | None, upper: int, name: str, upper_name: str):
+    """Every id must lie in [0, upper). Negative ids are allowed only where they mean "ignore" (-100 in labels);
+    callers pass such tensors with the ignored entries masked out."""
+    if ids is None or ids.numel() == 0:
+        return
+    low, high = int(ids.min()), int(ids.max())
+    if low < 0 or high >= upper:
+        bad = low if low < 0 else high
+        raise ValueError(f"{name} contains id {bad}, outside [0, {upper}) where {upper} is the model's {upper_name}")
+
+
+def check_same_shape(reference: torch.Tensor, other: torch.Tensor | None, reference_name: str, other_name: str):
+    if other is not None and tuple(other.shape) != tuple(reference.shape):
+        raise ValueError(
+            f"{other_name} has shape {tuple(other.shape)} but {reference_name} has shape {tuple(reference.shape)}; "
+            "they must match"
+        )
+
+
+def check_rank(tensor: torch.Tensor, rank: int, name: str, layout: str):
+    if tensor.dim() != rank:
+        raise ValueError(f"{name} must have {rank} dimensions ({layout}), got shape {tuple(tensor.shape)}")
+
+
+def sequence_classification_loss(config, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """Loss of a sequence-classification head, chosen by `config.problem_type` as transformers does.
+
+    When `problem_type` is unset it is inferred once and stored on the config: one label is regression, integer
+    labels are single-label classification, anything else (multi-hot floats) is multi-label classification.
+    """
+    num_labels = logits.size(-1)
+    if config.problem_type is None:
+        if num_labels == 1:
+            config.problem_type = "regression"
+        elif labels.dtype in (torch.long, torch.int):
+            config.problem_type = "single_label_classification"
+        else:
+            config.problem_type = "multi_label_classification"
+
+    if config.problem_type == "regression":
+        if num_labels == 1:
+            return torch.nn.functional.mse_loss(logits.squeeze(-1), labels.squeeze(-1).to(logits.dtype))
+        return torch.nn.functional.mse_loss(logits, labels.to(logits.dtype))
+    if config.problem_type == "single_label_classification":
+        flat_labels = labels.view(-1)
+        check_ids_in_range(flat_labels[flat_labels != -100], num_labels, "labels", "num_labels")
+        return torch.nn.functional.cross_entropy(logits.view(-1, num_labels), flat_labels)
+    if config.problem_type == "multi_label_classification":
+        check_same_shape(logits, labels, "logits", "labels")
+        return torch.nn.functional.binary_cross_entropy_with_logits(logits, labels.to(logits.dtype))
+    raise ValueError(
+        f"problem_type {config.problem_type!r} is not one of 'regression', 'single_label_classification', "
+        "'multi_label_classification'"
+    )
+
+
+def token_classification_loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """Cross-entropy over every position; label -100 marks positions to ignore (padding, sub-words)."""
+    num_labels = logits.size(-1)
+    flat_labels = labels.reshape(-1)
+    check_ids_in_range(flat_labels[flat_labels != -100], num_labels, "labels", "num_labels / vocabulary size")
+    return torch.nn.functional.cross_entropy(logits.reshape(-1, num_labels), flat_labels)
