@@ -1,0 +1,87 @@
+"""Side-by-side timing used by every benchmark: ours and the reference, interleaved in one process.
+
+Interleaving (ours, reference, ours, reference, ...) exposes both to the same machine state (thermal, other load),
+so the ratio of medians is far steadier than two separate runs. Peak memory: CUDA's allocator peak on a GPU; on the
+CPU the growth of the process's peak resident set while the candidate runs alone for one extra repeat (a coarse
+figure, printed as such).
+"""
+
+import argparse
+import gc
+import resource
+import statistics
+import time
+from collections.abc import Callable
+
+import torch
+
+
+def common_arguments(description: str) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--repeats", type=int, default=7, help="timed repeats of each candidate (median reported)")
+    parser.add_argument("--warmup", type=int, default=2, help="untimed runs of each candidate first")
+    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
+    return parser
+
+
+def synchronize(device):
+    if torch.device(device).type == "cuda":
+        torch.cuda.synchronize()
+
+
+def _peak_memory_mb(function: Callable[[], object], device) -> float:
+    gc.collect()
+    if torch.device(device).type == "cuda":
+        torch.cuda.empty_cache()
+        torch.cuda.reset_peak_memory_stats()
+        function()
+        synchronize(device)
+        return torch.cuda.max_memory_allocated() / 2**20
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    function()
+    after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return (after - before) / 1024  # ru_maxrss is in KiB on Linux
+
+
+def compare(
+    candidates: dict[str, Callable[[], object]],
+    units_per_call: float,
+    unit: str,
+    device,
+    repeats: int = 7,
+    warmup: int = 2,
+) -> dict[str, dict[str, float]]:
+    """Times each candidate `repeats` times, interleaved; returns per-candidate median seconds and throughput."""
+    for function in candidates.values():
+        for _ in range(warmup):
+            function()
+    synchronize(device)
+    times = {name: [] for name in candidates}
+    for _ in range(repeats):
+        for name, function in candidates.items():
+            synchronize(device)
+            start = time.perf_counter()
+            function()
+            synchronize(device)
+            times[name].append(time.perf_counter() - start)
+    results = {}
+    for name, function in candidates.items():
+        median = statistics.median(times[name])
+        results[name] = {
+            "median_s": median,
+            "throughput": units_per_call / median,
+            "peak_mb": _peak_memory_mb(function, device),
+        }
+    return results
+
+
+def report(title: str, results: dict[str, dict[str, float]], unit: str, reference: str):
+    """Prints one line per candidate and its ratio against `reference` (> 1: faster than the reference)."""
+    print(f"\n== {title}")
+    base = results[reference]["throughput"]
+    for name, result in results.items():
+        print(
+            f"  {name:<28} {result['throughput']:>12.1f} {unit}/s   median {result['median_s'] * 1e3:8.1f} ms   "
+            f"peak mem {result['peak_mb']:8.1f} MB   ratio vs {reference}: {result['throughput'] / base:5.2f}x"
+        )
