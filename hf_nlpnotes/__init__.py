@@ -24,3 +24,5 @@ from .presets import list_presets, load_preset
 from .registration import register_all
 
 register_all()
+
+from .converters.bert import convert_transformers_bert  # noqa: E402  (converters use the registered classes)

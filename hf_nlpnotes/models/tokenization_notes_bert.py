@@ -125,8 +125,14 @@ class NotesBertTokenizer(TokenizersBackend):
         backend.train_from_iterator(texts, trainer=trainer)
         return cls(vocab=backend.get_vocab(), **tokenizer_kwargs)
 
+    def _save_pretrained(self, save_directory, file_names, legacy_format=None, filename_prefix=None):
+        # tokenizer.json alone is enough for us; vocab.txt as well lets every BERT tokenizer (and the original
+        # TensorFlow code) read the saved folder
+        file_names = super()._save_pretrained(save_directory, file_names, legacy_format, filename_prefix)
+        return file_names + self.save_vocabulary(str(save_directory), filename_prefix)
+
     def save_vocabulary(self, save_directory: str, filename_prefix: str | None = None) -> tuple[str]:
-        """Writes `vocab.txt` (ids in order) beside tokenizer.json, so that any BERT tokenizer can read it."""
+        """Writes `vocab.txt`: one token a line, in id order."""
         vocab = self._tokenizer.get_vocab()
         name = (filename_prefix + "-" if filename_prefix else "") + "vocab.txt"
         path = os.path.join(save_directory, name)
