@@ -2,14 +2,15 @@
 
 Interleaving (ours, reference, ours, reference, ...) exposes both to the same machine state (thermal, other load),
 so the ratio of medians is far steadier than two separate runs. Peak memory: CUDA's allocator peak on a GPU; on the
-CPU the growth of the process's peak resident set while the candidate runs alone for one extra repeat (a coarse
-figure, printed as such).
+CPU the highest resident set size sampled (every millisecond, from /proc) during one extra run of the candidate alone,
+minus the resident set size before it: the memory that one call adds at its peak.
 """
 
 import argparse
 import gc
-import resource
+import os
 import statistics
+import threading
 import time
 from collections.abc import Callable
 
@@ -38,10 +39,29 @@ def _peak_memory_mb(function: Callable[[], object], device) -> float:
         function()
         synchronize(device)
         return torch.cuda.max_memory_allocated() / 2**20
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    function()
-    after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return (after - before) / 1024  # ru_maxrss is in KiB on Linux
+    before = _resident_bytes()
+    peak = before
+    done = threading.Event()
+
+    def sample():
+        nonlocal peak
+        while not done.is_set():
+            peak = max(peak, _resident_bytes())
+            time.sleep(0.001)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    try:
+        function()
+    finally:
+        done.set()
+        sampler.join()
+    return (max(peak, _resident_bytes()) - before) / 2**20
+
+
+def _resident_bytes() -> int:
+    with open("/proc/self/statm") as handle:
+        return int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 
 
 def compare(

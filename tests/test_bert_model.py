@@ -189,3 +189,26 @@ def test_config_validation_names_the_field(field, value, match):
 def test_exports():
     for name in ("NotesBertConfig", "NotesBertModel", "NotesBertTokenizer", "convert_transformers_bert", "load_preset"):
         assert hasattr(hf_nlpnotes, name)
+
+
+@pytest.mark.parametrize(
+    "ours_class,reference_class",
+    [(NotesBertForMaskedLM, transformers.BertForMaskedLM), (NotesBertForPreTraining, transformers.BertForPreTraining)],
+)
+def test_losses_and_gradients_match_transformers(ours_class, reference_class):
+    """Our MLM loss sends only the masked rows through the decoder for backward; value and gradients must not change."""
+    config = dict(TINY, hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0)
+    ours = ours_class(NotesBertConfig(**config))
+    reference = reference_class(transformers.BertConfig(**config))
+    reference.load_state_dict(ours.state_dict())
+    batch = inputs()
+    labels = torch.full_like(batch["input_ids"], -100)
+    labels[:, ::3] = batch["input_ids"][:, ::3]
+    extra = {"next_sentence_label": torch.tensor([0, 1, 1])} if ours_class is NotesBertForPreTraining else {}
+    ours_loss = ours(**batch, labels=labels, **extra).loss
+    reference_loss = reference(**batch, labels=labels, **extra).loss
+    torch.testing.assert_close(ours_loss, reference_loss, atol=1e-6, rtol=1e-6)
+    ours_loss.backward()
+    reference_loss.backward()
+    for (name, a), (_, b) in zip(ours.named_parameters(), reference.named_parameters()):
+        torch.testing.assert_close(a.grad, b.grad, atol=1e-6, rtol=1e-5, msg=name)

@@ -171,8 +171,25 @@ class NotesBertLMPredictionHead(nn.Module):
         self.decoder = nn.Linear(config.hidden_size, config.vocab_size, bias=True)
         self.bias = nn.Parameter(torch.zeros(config.vocab_size))
 
-    def forward(self, hidden_states: torch.Tensor) -> torch.Tensor:
-        return self.decoder(self.transform(hidden_states))
+    def forward(self, hidden_states: torch.Tensor, labels: torch.Tensor | None = None):
+        """Returns the logits over the vocabulary and, when `labels` are given, the masked-LM loss."""
+        transformed = self.transform(hidden_states)
+        logits = self.decoder(transformed)
+        loss = self._masked_positions_loss(transformed, labels) if labels is not None else None
+        return logits, loss
+
+    def _masked_positions_loss(self, transformed: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        # The loss depends only on the masked positions (label != -100, ~15%), so only those rows go through the
+        # decoder a second time for it: backward then multiplies 15% of the rows by the full-vocabulary matrix
+        # instead of all of them. Same value as cross-entropy over the full logits with ignore_index=-100, and the
+        # returned full logits stay differentiable for callers who need them.
+        check_same_shape(transformed[..., 0], labels, "input_ids", "labels")
+        flat_labels = labels.reshape(-1)
+        positions = (flat_labels != -100).nonzero().squeeze(1)
+        targets = flat_labels.index_select(0, positions)
+        check_ids_in_range(targets, self.decoder.out_features, "labels", "vocab_size")
+        selected = transformed.reshape(-1, transformed.size(-1)).index_select(0, positions)
+        return nn.functional.cross_entropy(self.decoder(selected), targets)
 
 
 class NotesBertOnlyMLMHead(nn.Module):
@@ -180,8 +197,8 @@ class NotesBertOnlyMLMHead(nn.Module):
         super().__init__()
         self.predictions = NotesBertLMPredictionHead(config)
 
-    def forward(self, sequence_output: torch.Tensor) -> torch.Tensor:
-        return self.predictions(sequence_output)
+    def forward(self, sequence_output: torch.Tensor, labels: torch.Tensor | None = None):
+        return self.predictions(sequence_output, labels)
 
 
 class NotesBertOnlyNSPHead(nn.Module):
@@ -199,8 +216,9 @@ class NotesBertPreTrainingHeads(nn.Module):
         self.predictions = NotesBertLMPredictionHead(config)
         self.seq_relationship = nn.Linear(config.hidden_size, 2)
 
-    def forward(self, sequence_output: torch.Tensor, pooled_output: torch.Tensor):
-        return self.predictions(sequence_output), self.seq_relationship(pooled_output)
+    def forward(self, sequence_output: torch.Tensor, pooled_output: torch.Tensor, labels: torch.Tensor | None = None):
+        prediction_scores, masked_lm_loss = self.predictions(sequence_output, labels)
+        return prediction_scores, masked_lm_loss, self.seq_relationship(pooled_output)
 
 
 class NotesBertPreTrainedModel(PreTrainedModel):
@@ -285,11 +303,6 @@ class NotesBertModel(NotesBertPreTrainedModel):
         )
 
 
-def _masked_lm_loss(prediction_scores: torch.Tensor, labels: torch.Tensor, vocab_size: int) -> torch.Tensor:
-    # -100 marks positions that were not masked
-    return token_classification_loss(prediction_scores.view(-1, vocab_size), labels.view(-1))
-
-
 @dataclass
 class NotesBertForPreTrainingOutput(ModelOutput):
     """loss: masked-LM loss + next-sentence loss; prediction_logits: [batch, length, vocab];
@@ -342,11 +355,9 @@ class NotesBertForPreTraining(_NotesBertWithLMHead):
         outputs = self.bert(
             input_ids, attention_mask, token_type_ids, position_ids, inputs_embeds, return_dict=True, **kwargs
         )
-        prediction_scores, seq_relationship_score = self.cls(outputs.last_hidden_state, outputs.pooler_output)
-        loss = None
-        if labels is not None:
-            check_same_shape(prediction_scores[..., 0], labels, "input_ids", "labels")
-            loss = _masked_lm_loss(prediction_scores, labels, self.config.vocab_size)
+        prediction_scores, loss, seq_relationship_score = self.cls(
+            outputs.last_hidden_state, outputs.pooler_output, labels
+        )
         if next_sentence_label is not None:
             nsp_loss = token_classification_loss(seq_relationship_score, next_sentence_label)
             loss = nsp_loss if loss is None else loss + nsp_loss
@@ -382,11 +393,7 @@ class NotesBertForMaskedLM(_NotesBertWithLMHead):
         outputs = self.bert(
             input_ids, attention_mask, token_type_ids, position_ids, inputs_embeds, return_dict=True, **kwargs
         )
-        prediction_scores = self.cls(outputs.last_hidden_state)
-        loss = None
-        if labels is not None:
-            check_same_shape(prediction_scores[..., 0], labels, "input_ids", "labels")
-            loss = _masked_lm_loss(prediction_scores, labels, self.config.vocab_size)
+        prediction_scores, loss = self.cls(outputs.last_hidden_state, labels)
         return MaskedLMOutput(
             loss=loss, logits=prediction_scores, hidden_states=outputs.hidden_states, attentions=outputs.attentions
         )
