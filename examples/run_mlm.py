@@ -71,7 +71,8 @@ def load_corpus(train_file):
 def mlm_blocks(lines, tokenizer, block_size):
     """Concatenate the tokenised documents and cut them into [CLS] ... [SEP] blocks of `block_size` tokens, so no
     compute is spent on padding (the usual recipe for MLM pretraining)."""
-    encoded = tokenizer(lines, add_special_tokens=False)["input_ids"]
+    # whole documents are tokenised first and cut into blocks below, so their length is not an error here
+    encoded = tokenizer(lines, add_special_tokens=False, verbose=False)["input_ids"]
     stream = [token for ids in encoded for token in ids]
     body = block_size - 2
     blocks = [

@@ -1,5 +1,7 @@
 """NotesBert against transformers' BERT: same state-dict keys, same outputs, Auto classes, save/load, heads."""
 
+import importlib.util
+
 import pytest
 import torch
 import transformers
@@ -106,12 +108,15 @@ def test_eager_attention_maps_and_hidden_states():
     torch.testing.assert_close(out.hidden_states[-1], out.last_hidden_state)
 
 
-def test_sdpa_and_eager_agree():
+@pytest.mark.parametrize("impl", ["sdpa", "flex_attention"])
+def test_attention_kernels_agree_with_eager(impl):
+    if impl == "flex_attention" and importlib.util.find_spec("torch.nn.attention.flex_attention") is None:
+        pytest.skip("this torch build has no flex_attention")
     eager = NotesBertForMaskedLM(NotesBertConfig(**TINY, attn_implementation="eager")).eval()
-    sdpa = NotesBertForMaskedLM(NotesBertConfig(**TINY, attn_implementation="sdpa")).eval()
-    sdpa.load_state_dict(eager.state_dict())
+    other = NotesBertForMaskedLM(NotesBertConfig(**TINY, attn_implementation=impl)).eval()
+    other.load_state_dict(eager.state_dict())
     with torch.no_grad():
-        torch.testing.assert_close(eager(**inputs()).logits, sdpa(**inputs()).logits, atol=1e-5, rtol=1e-5)
+        torch.testing.assert_close(eager(**inputs()).logits, other(**inputs()).logits, atol=1e-5, rtol=1e-5)
 
 
 def test_gradient_checkpointing_gives_the_same_gradients():

@@ -29,8 +29,10 @@ from transformers.utils.output_capturing import capture_outputs
 
 from .configuration_notes_bert import NotesBertConfig
 from .modeling_notes_utils import (
+    NotesSaveWithCodeMixin,
     check_ids_in_range,
     check_same_shape,
+    register_auto_classes,
     sequence_classification_loss,
     token_classification_loss,
 )
@@ -221,7 +223,7 @@ class NotesBertPreTrainingHeads(nn.Module):
         return prediction_scores, masked_lm_loss, self.seq_relationship(pooled_output)
 
 
-class NotesBertPreTrainedModel(PreTrainedModel):
+class NotesBertPreTrainedModel(NotesSaveWithCodeMixin, PreTrainedModel):
     config_class = NotesBertConfig
     config: NotesBertConfig
     base_model_prefix = "bert"
@@ -590,7 +592,20 @@ class NotesBertForMultipleChoice(NotesBertPreTrainedModel):
         )
 
 
+AUTO_CLASSES = {
+    "AutoModel": NotesBertModel,
+    "AutoModelForPreTraining": NotesBertForPreTraining,
+    "AutoModelForMaskedLM": NotesBertForMaskedLM,
+    "AutoModelForNextSentencePrediction": NotesBertForNextSentencePrediction,
+    "AutoModelForSequenceClassification": NotesBertForSequenceClassification,
+    "AutoModelForTokenClassification": NotesBertForTokenClassification,
+    "AutoModelForQuestionAnswering": NotesBertForQuestionAnswering,
+    "AutoModelForMultipleChoice": NotesBertForMultipleChoice,
+}
+register_auto_classes(NotesBertConfig, NotesBertPreTrainedModel, AUTO_CLASSES)
+
 __all__ = [
+    "AUTO_CLASSES",
     "NotesBertPreTrainedModel",
     "NotesBertModel",
     "NotesBertForPreTraining",

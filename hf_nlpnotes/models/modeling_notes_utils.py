@@ -69,3 +69,38 @@ def token_classification_loss(logits: torch.Tensor, labels: torch.Tensor) -> tor
     flat_labels = labels.reshape(-1)
     check_ids_in_range(flat_labels[flat_labels != -100], num_labels, "labels", "num_labels / vocabulary size")
     return torch.nn.functional.cross_entropy(logits.reshape(-1, num_labels), flat_labels)
+
+
+def _qualified_name(cls) -> str:
+    # "modeling_notes_bert.NotesBertModel": the form auto_map uses (file name in the saved folder + class name);
+    # the last module component also works when the class itself was loaded as remote code
+    return f"{cls.__module__.rsplit('.', 1)[-1]}.{cls.__name__}"
+
+
+class NotesSaveWithCodeMixin:
+    """Makes a saved folder loadable without hf_nlpnotes: `AutoX.from_pretrained(folder, trust_remote_code=True)`.
+
+    transformers copies the defining files of a class registered with `register_for_auto_class`, but records only the
+    saved class's own Auto class in `auto_map`; a folder saved from the masked-LM model could then not be opened with
+    `AutoModel`. This mixin writes the whole map (AutoConfig, AutoModel and every head) before each save, Trainer
+    checkpoints included.
+    """
+
+    notes_auto_classes: dict = {}
+
+    def save_pretrained(self, save_directory, *args, **kwargs):
+        auto_map = dict(getattr(self.config, "auto_map", None) or {})
+        auto_map["AutoConfig"] = _qualified_name(type(self.config))
+        auto_map.update({name: _qualified_name(cls) for name, cls in self.notes_auto_classes.items()})
+        self.config.auto_map = auto_map
+        return super().save_pretrained(save_directory, *args, **kwargs)
+
+
+def register_auto_classes(config_class, base_model_class, auto_classes: dict):
+    """Called once at the end of each modeling file (so it also runs when the file is loaded as remote code):
+    `auto_classes` maps Auto class names to this architecture's classes. The same table drives the package's
+    registration with the Auto classes (hf_nlpnotes/registration.py)."""
+    config_class.register_for_auto_class("AutoConfig")
+    for auto_name, model_class in auto_classes.items():
+        model_class.register_for_auto_class(auto_name)
+    base_model_class.notes_auto_classes = dict(auto_classes)

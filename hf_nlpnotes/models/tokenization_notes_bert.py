@@ -142,4 +142,6 @@ class NotesBertTokenizer(TokenizersBackend):
         return (path,)
 
 
+NotesBertTokenizer.register_for_auto_class("AutoTokenizer")
+
 __all__ = ["NotesBertTokenizer", "read_vocab_file"]
