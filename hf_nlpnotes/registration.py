@@ -12,21 +12,42 @@ from .models import (
     modeling_notes_bert,
     tokenization_notes_bert,
 )
+from .models import configuration_notes_transformer, modeling_notes_transformer, tokenization_notes_transformer
+from .models import configuration_notes_resnet, image_processing_notes_resnet, modeling_notes_resnet
+from .models import configuration_notes_elmo, modeling_notes_elmo, tokenization_notes_elmo
 
 ARCHITECTURES = [
     {
         "config": configuration_notes_bert.NotesBertConfig,
-        "models": {
-            "AutoModel": modeling_notes_bert.NotesBertModel,
-            "AutoModelForPreTraining": modeling_notes_bert.NotesBertForPreTraining,
-            "AutoModelForMaskedLM": modeling_notes_bert.NotesBertForMaskedLM,
-            "AutoModelForNextSentencePrediction": modeling_notes_bert.NotesBertForNextSentencePrediction,
-            "AutoModelForSequenceClassification": modeling_notes_bert.NotesBertForSequenceClassification,
-            "AutoModelForTokenClassification": modeling_notes_bert.NotesBertForTokenClassification,
-            "AutoModelForQuestionAnswering": modeling_notes_bert.NotesBertForQuestionAnswering,
-            "AutoModelForMultipleChoice": modeling_notes_bert.NotesBertForMultipleChoice,
-        },
+        "models": modeling_notes_bert.AUTO_CLASSES,
         "tokenizer": tokenization_notes_bert.NotesBertTokenizer,
+    },
+    {
+        "config": configuration_notes_transformer.NotesTransformerConfig,
+        "models": {
+            "AutoModel": modeling_notes_transformer.NotesTransformerModel,
+            "AutoModelForSeq2SeqLM": modeling_notes_transformer.NotesTransformerForConditionalGeneration,
+        },
+        "tokenizer": tokenization_notes_transformer.NotesTransformerTokenizer,
+    },
+    {
+        "config": configuration_notes_resnet.NotesResNetConfig,
+        "models": {
+            "AutoModel": modeling_notes_resnet.NotesResNetModel,
+            "AutoModelForImageClassification": modeling_notes_resnet.NotesResNetForImageClassification,
+            "AutoBackbone": modeling_notes_resnet.NotesResNetBackbone,
+        },
+        "image_processor": image_processing_notes_resnet.NotesResNetImageProcessor,
+    },
+    {
+        "config": configuration_notes_elmo.NotesElmoConfig,
+        "models": {
+            "AutoModel": modeling_notes_elmo.NotesElmoModel,
+            "AutoModelForPreTraining": modeling_notes_elmo.NotesElmoForBidirectionalLM,
+            "AutoModelForSequenceClassification": modeling_notes_elmo.NotesElmoForSequenceClassification,
+            "AutoModelForTokenClassification": modeling_notes_elmo.NotesElmoForTokenClassification,
+        },
+        "tokenizer": tokenization_notes_elmo.NotesElmoTokenizer,
     },
 ]
 
@@ -48,4 +69,8 @@ def register_all():
             AutoImageProcessor.register(
                 config_class, image_processor_classes={"pil": architecture["image_processor"]}, exist_ok=True
             )
+    # transformers 5 removed the translation / text2text pipelines: "notes-translation", "notes-text2text-generation"
+    from .translation_pipeline import register_pipelines
+
+    register_pipelines()
     _registered = True
