@@ -47,9 +47,11 @@ from .models.notes_layers import Highway, ScalarMix, SqueezeExcitation, sinusoid
 from .presets import list_presets, load_preset
 from .pipelines import ExtractiveQuestionAnsweringPipeline, register_pipelines
 from .registration import register_all
+from . import trainer_integration
 
 register_all()
 register_pipelines()
+trainer_integration.install()
 
 from .converters.bert import convert_transformers_bert  # noqa: E402  (converters use the registered classes)
 from .converters.resnet import convert_resnet  # noqa: E402

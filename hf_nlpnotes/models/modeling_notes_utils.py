@@ -6,6 +6,8 @@ IndexError deep inside `nn.Embedding` (or a device-side assert on a GPU).
 
 import torch
 
+from .notes_model_card import build_model_card, write_card
+
 
 def check_ids_in_range(ids: torch.Tensor | None, upper: int, name: str, upper_name: str):
     """Every id must lie in [0, upper). Negative ids are allowed only where they mean "ignore" (-100 in labels);
@@ -94,6 +96,33 @@ class NotesSaveWithCodeMixin:
         auto_map.update({name: _qualified_name(cls) for name, cls in self.notes_auto_classes.items()})
         self.config.auto_map = auto_map
         return super().save_pretrained(save_directory, *args, **kwargs)
+
+    def model_card(self, repo_id: str, trainer_state: dict | None = None, training_args: dict | None = None, datasets=None) -> str:
+        """The README.md that `push_to_hub` uploads (see notes_model_card.py)."""
+        return build_model_card(
+            repo_id,
+            self.config.model_type,
+            auto_class=getattr(type(self), "_auto_class", None),
+            class_name=type(self).__name__,
+            num_parameters=self.num_parameters(),
+            config_summary=self.card_config_summary(),
+            trainer_state=trainer_state,
+            training_args=training_args,
+            datasets=datasets,
+            auto_classes=list(self.notes_auto_classes),
+        )
+
+    def card_config_summary(self) -> dict:
+        """A few config fields that say how big the model is; architectures may override."""
+        names = ("num_hidden_layers", "hidden_size", "num_attention_heads", "intermediate_size", "vocab_size",
+                 "d_model", "encoder_layers", "decoder_layers", "depths", "hidden_sizes", "layer_type", "shortcut_type",
+                 "use_se", "projection_dim", "lstm_cell_size", "num_layers")
+        return {name: getattr(self.config, name) for name in names if getattr(self.config, name, None) is not None}
+
+    def _upload_modified_files(self, working_dir, repo_id, *args, **kwargs):
+        # push_to_hub has saved the model and transformers' template card into working_dir: put ours in its place
+        write_card(working_dir, self.model_card(repo_id))
+        return super()._upload_modified_files(working_dir, repo_id, *args, **kwargs)
 
 
 def register_auto_classes(config_class, base_model_class, auto_classes: dict):

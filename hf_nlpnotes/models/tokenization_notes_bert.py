@@ -12,6 +12,8 @@ from tokenizers import Tokenizer, decoders, normalizers, pre_tokenizers, process
 from tokenizers.models import WordPiece
 from transformers.tokenization_utils_tokenizers import TokenizersBackend
 
+from .notes_model_card import NotesModelCardMixin
+
 SPECIAL_TOKENS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
 
 
@@ -26,7 +28,7 @@ def read_vocab_file(vocab_file: str) -> dict[str, int]:
     return {token: index for index, token in enumerate(tokens)}
 
 
-class NotesBertTokenizer(TokenizersBackend):
+class NotesBertTokenizer(NotesModelCardMixin, TokenizersBackend):
     """BERT's WordPiece tokenizer.
 
     Args:
@@ -40,6 +42,7 @@ class NotesBertTokenizer(TokenizersBackend):
     vocab_files_names = {"vocab_file": "vocab.txt", "tokenizer_file": "tokenizer.json"}
     model_input_names = ["input_ids", "token_type_ids", "attention_mask"]
     model = WordPiece
+    notes_model_type = "notes_bert"
 
     def __init__(
         self,
