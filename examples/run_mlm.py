@@ -14,8 +14,10 @@ printed for a few sentences, eval perplexity is reported and a loss curve is wri
 import argparse
 import math
 import random
+from pathlib import Path
 
 import torch
+from accelerate import PartialState
 from datasets import Dataset
 from transformers import (
     AutoModelForMaskedLM,
@@ -29,7 +31,7 @@ from transformers import (
 import hf_nlpnotes
 from hf_nlpnotes import NotesBertForMaskedLM, NotesBertForPreTraining, NotesBertTokenizer
 from hf_nlpnotes.plotting import plot_loss_curve
-from hf_nlpnotes.training import TimeBudgetCallback, prepare_output_dir, read_text_lines
+from hf_nlpnotes.training import ReplicaConsistencyCallback, TimeBudgetCallback, prepare_output_dir, read_text_lines
 
 DEMO_SENTENCES = [
     "In the beginning God created the [MASK] and the earth.",
@@ -52,6 +54,7 @@ def parse_args(argv=None):
     parser.add_argument("--batch_size", type=int, default=32)
     parser.add_argument("--learning_rate", type=float, default=1e-3)
     parser.add_argument("--warmup_steps", type=int, default=40)
+    parser.add_argument("--logging_steps", type=int, default=10)
     parser.add_argument("--eval_fraction", type=float, default=0.02)
     parser.add_argument("--max_eval_examples", type=int, default=256)
     parser.add_argument("--time_budget_minutes", type=float, default=3.5, help="stop training after this long (<=0: no limit)")
@@ -99,11 +102,22 @@ def nsp_pairs(lines, tokenizer, max_length, seed):
 def main(argv=None):
     args = parse_args(argv)
     set_seed(args.seed)
-    output_dir = prepare_output_dir(args.output_dir, args.overwrite_output_dir)
-
-    lines = load_corpus(args.train_file)
-    print(f"corpus: {len(lines)} lines")
-    tokenizer = NotesBertTokenizer.train_from_texts(lines, vocab_size=args.vocab_size)
+    # under torchrun / accelerate launch the main process prepares the folder, the corpus cache and the tokenizer
+    # (WordPiece training is not deterministic across processes), and the others load what it wrote
+    distributed = PartialState()
+    tokenizer_dir = Path(args.output_dir) / "tokenizer"
+    with distributed.main_process_first():
+        if distributed.is_main_process:
+            output_dir = prepare_output_dir(args.output_dir, args.overwrite_output_dir)
+            lines = load_corpus(args.train_file)
+            print(f"corpus: {len(lines)} lines")
+            tokenizer = NotesBertTokenizer.train_from_texts(lines, vocab_size=args.vocab_size)
+            if distributed.num_processes > 1:
+                tokenizer.save_pretrained(tokenizer_dir)
+        else:
+            output_dir = Path(args.output_dir)
+            lines = load_corpus(args.train_file)
+            tokenizer = NotesBertTokenizer.from_pretrained(tokenizer_dir)
     config = hf_nlpnotes.load_preset(
         args.preset,
         vocab_size=len(tokenizer),
@@ -132,7 +146,7 @@ def main(argv=None):
         weight_decay=0.01,
         warmup_steps=args.warmup_steps,
         lr_scheduler_type="linear",
-        logging_steps=10,
+        logging_steps=args.logging_steps,
         eval_strategy="steps",
         eval_steps=max(args.max_steps // 4, 1),
         save_strategy="no",
@@ -149,14 +163,16 @@ def main(argv=None):
         eval_dataset=eval_dataset,
         data_collator=collator,
         processing_class=tokenizer,
-        callbacks=[TimeBudgetCallback(budget)],
+        callbacks=[TimeBudgetCallback(budget), ReplicaConsistencyCallback()],
     )
     trainer.train()
     metrics = trainer.evaluate()
     perplexity = math.exp(metrics["eval_loss"])
+    trainer.save_model(str(output_dir))  # model (safetensors) + tokenizer, written by the main process
+    if not distributed.is_main_process:
+        return {"eval_loss": metrics["eval_loss"], "perplexity": perplexity, "output_dir": str(output_dir)}
+    trainer.state.save_to_json(str(output_dir / "trainer_state.json"))  # the loss history, beside the model
     print(f"eval loss {metrics['eval_loss']:.3f}, masked-LM perplexity {perplexity:.1f}")
-
-    trainer.save_model(str(output_dir))  # model (safetensors) + tokenizer
     curve = plot_loss_curve(trainer.state.log_history, output_dir / "loss_curve.png", title=f"{args.preset} masked-LM")
     print(f"saved the model to {output_dir} and the loss curve to {curve}")
 

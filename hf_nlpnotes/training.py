@@ -43,3 +43,31 @@ def read_text_lines(path: str | os.PathLike, min_chars: int = 1) -> list[str]:
     if not lines:
         raise ValueError(f"{path} has no non-empty lines")
     return lines
+
+
+class ReplicaConsistencyCallback(TrainerCallback):
+    """At the end of distributed training, checks that every process holds the same weights.
+
+    DDP keeps replicas in sync by construction; a mismatch means something outside it (a rank-dependent
+    tokenizer, a module not registered as a parameter, a custom optimizer step) went wrong, and training results would
+    depend on which rank saves. Each rank sums every parameter in float64; the sums are all-gathered and compared.
+    """
+
+    def __init__(self):
+        self.checksum = None
+
+    def on_train_end(self, args, state, control, model=None, **kwargs):
+        import torch
+        import torch.distributed as dist
+
+        if model is None or not (dist.is_available() and dist.is_initialized()):
+            return
+        checksum = torch.stack([parameter.detach().double().sum() for parameter in model.parameters()]).cpu()
+        gathered = [torch.empty_like(checksum) for _ in range(dist.get_world_size())]
+        dist.all_gather_object(gathered, checksum)
+        identical = all(torch.equal(gathered[0], other) for other in gathered[1:])
+        self.checksum = float(checksum.sum())
+        print(f"[rank {dist.get_rank()}] parameter checksum {self.checksum:.10e}; identical on all "
+              f"{dist.get_world_size()} ranks: {identical}", flush=True)
+        if not identical:
+            raise RuntimeError("the model replicas differ between ranks after training")
