@@ -1,0 +1,1 @@
+"""The example recipes, shipped inside the package so that `hf-nlpnotes train` works after any install."""
