@@ -14,7 +14,6 @@ printed for a few sentences, eval perplexity is reported and a loss curve is wri
 import argparse
 import math
 import random
-from pathlib import Path
 
 import torch
 from accelerate import PartialState
@@ -105,18 +104,16 @@ def main(argv=None):
     # under torchrun / accelerate launch the main process prepares the folder, the corpus cache and the tokenizer
     # (WordPiece training is not deterministic across processes), and the others load what it wrote
     distributed = PartialState()
-    tokenizer_dir = Path(args.output_dir) / "tokenizer"
+    output_dir = prepare_output_dir(args.output_dir, args.overwrite_output_dir)
+    tokenizer_dir = output_dir / "tokenizer"
     with distributed.main_process_first():
+        lines = load_corpus(args.train_file)
         if distributed.is_main_process:
-            output_dir = prepare_output_dir(args.output_dir, args.overwrite_output_dir)
-            lines = load_corpus(args.train_file)
             print(f"corpus: {len(lines)} lines")
             tokenizer = NotesBertTokenizer.train_from_texts(lines, vocab_size=args.vocab_size)
             if distributed.num_processes > 1:
                 tokenizer.save_pretrained(tokenizer_dir)
         else:
-            output_dir = Path(args.output_dir)
-            lines = load_corpus(args.train_file)
             tokenizer = NotesBertTokenizer.from_pretrained(tokenizer_dir)
     config = hf_nlpnotes.load_preset(
         args.preset,

@@ -7,7 +7,7 @@ from pathlib import Path
 from transformers import TrainerCallback
 from transformers.utils import logging
 
-from .converters.common import prepare_output_dir
+from .converters.common import prepare_output_dir as _create_output_dir
 
 logger = logging.get_logger(__name__)
 
@@ -30,6 +30,21 @@ class TimeBudgetCallback(TrainerCallback):
             logger.warning(f"time budget of {self.seconds / 60:.1f} min reached at step {state.global_step}; stopping")
             control.should_training_stop = True
         return control
+
+
+def prepare_output_dir(output_dir: str | os.PathLike, overwrite: bool = False) -> Path:
+    """Creates the output folder, refusing to reuse a non-empty one unless `overwrite` is set.
+
+    Safe under torchrun / accelerate launch: only the main process checks and creates the folder; the others wait
+    for it (a second process would otherwise find the folder the first one just created and refuse it).
+    """
+    from accelerate import PartialState
+
+    state = PartialState()
+    with state.main_process_first():
+        if state.is_main_process:
+            return _create_output_dir(output_dir, overwrite)
+    return Path(output_dir)
 
 
 def read_text_lines(path: str | os.PathLike, min_chars: int = 1) -> list[str]:
