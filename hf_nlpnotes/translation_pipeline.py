@@ -1,20 +1,22 @@
-"""A translation / text-to-text pipeline for hf_nlpnotes' encoder–decoder models.
+"""The translation / text-to-text pipelines that transformers 5 removed, for encoder–decoder models.
 
-transformers 5 removed its "translation" and "text2text-generation" pipelines (`pipeline("translation")` raises
-KeyError and points to chat models), so this package registers the same behaviour under its own task names:
+transformers 5 dropped the "translation" and "text2text-generation" tasks (`pipeline("translation")` raised a
+KeyError pointing to chat models), yet translation is what the encoder–decoder Transformer exists for.
+`import hf_nlpnotes` registers these two pipelines under the original task names (as pipelines.py does for
+"question-answering"), for any model with an `AutoModelForSeq2SeqLM` head:
 
-    translator = pipeline("notes-translation", model="out/translation")
+    translator = pipeline("translation", model="out/translation")
     translator(["In the beginning God created the heavens and the earth."], num_beams=4)
     # [{"translation_text": "En el principio creó Dios los cielos y la tierra."}]
 
-"notes-text2text-generation" is the same pipeline returning `generated_text` instead of `translation_text`.
-Keyword arguments of the call are passed to `generate()` (num_beams, max_new_tokens, do_sample, ...), except
-`truncation` / `max_length`, which go to the tokenizer.
+"text2text-generation" is the same pipeline returning `generated_text` instead of `translation_text`. Keyword
+arguments of the call go to `generate()` (num_beams, max_new_tokens, do_sample, ...), except `truncation` /
+`max_length`, which go to the tokenizer. Nothing else in transformers' pipeline registry is changed.
 """
 
 import torch
 from transformers import AutoModelForSeq2SeqLM, Pipeline
-from transformers.pipelines import PIPELINE_REGISTRY
+from transformers.pipelines import PIPELINE_REGISTRY, REMOVED_TASKS
 
 TOKENIZER_ARGUMENTS = ("truncation", "max_length")
 
@@ -58,12 +60,11 @@ class NotesTranslationPipeline(NotesText2TextGenerationPipeline):
 
 
 def register_pipelines():
-    PIPELINE_REGISTRY.register_pipeline(
-        "notes-translation", pipeline_class=NotesTranslationPipeline, pt_model=AutoModelForSeq2SeqLM, type="text"
-    )
-    PIPELINE_REGISTRY.register_pipeline(
-        "notes-text2text-generation",
-        pipeline_class=NotesText2TextGenerationPipeline,
-        pt_model=AutoModelForSeq2SeqLM,
-        type="text",
-    )
+    for task, pipeline_class in (
+        ("translation", NotesTranslationPipeline),
+        ("text2text-generation", NotesText2TextGenerationPipeline),
+    ):
+        REMOVED_TASKS.pop(task, None)
+        PIPELINE_REGISTRY.register_pipeline(
+            task, pipeline_class=pipeline_class, pt_model=AutoModelForSeq2SeqLM, type="text"
+        )

@@ -108,7 +108,7 @@ def test_translation_example_runs_end_to_end(tmp_path):
     assert "eval_bleu" in metrics
     for name in ("model.safetensors", "tokenizer.json", "loss_curve.png", "attention_maps.png"):
         assert (output_dir / name).exists(), name
-    with pytest.raises(SystemExit, match="overwrite_output_dir"):
+    with pytest.raises(FileExistsError, match="not empty"):
         run_translation.main(["--train_file", str(pairs_file), "--output_dir", str(output_dir)])
 
 
@@ -126,8 +126,84 @@ def test_translation_pipelines_match_generate(tmp_path):
         model.generate(**tokenizer(sources, return_tensors="pt", padding=True), max_new_tokens=6, num_beams=2),
         skip_special_tokens=True,
     )
-    translator = pipeline("notes-translation", model=str(tmp_path))
+    translator = pipeline("translation", model=str(tmp_path))
     assert translator(sources[0], max_new_tokens=6, num_beams=2) == [{"translation_text": expected[0]}]
     assert translator(sources, max_new_tokens=6, num_beams=2) == [{"translation_text": text} for text in expected]
-    generator = pipeline("notes-text2text-generation", model=model, tokenizer=tokenizer)
+    generator = pipeline("text2text-generation", model=model, tokenizer=tokenizer)
     assert generator(sources, max_new_tokens=6, num_beams=2) == [{"generated_text": text} for text in expected]
+
+
+def test_saved_folder_loads_without_the_package(tmp_path):
+    """save_pretrained copies the code: a process that cannot import hf_nlpnotes loads it with trust_remote_code."""
+    import json
+    import os
+    import subprocess
+
+    torch.manual_seed(0)
+    tokenizer = NotesTransformerTokenizer.train_from_pairs(PAIRS * 3, vocab_size=200, min_frequency=1)
+    config = hf_nlpnotes.load_preset("transformer-tiny", vocab_size=len(tokenizer), tie_word_embeddings=False)
+    model = NotesTransformerForConditionalGeneration(config).eval()
+    model.save_pretrained(tmp_path)
+    tokenizer.save_pretrained(tmp_path)
+    auto_map = json.loads((tmp_path / "config.json").read_text())["auto_map"]
+    assert {"AutoConfig", "AutoModel", "AutoModelForSeq2SeqLM"} <= set(auto_map)
+    inputs = tokenizer([PAIRS[0][0], PAIRS[1][0]], return_tensors="pt", padding=True)
+    expected = model.generate(**inputs, max_new_tokens=6, num_beams=2).tolist()
+
+    code = f"""
+import importlib.abc, json, sys
+class _Block(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path, target=None):
+        if name == "hf_nlpnotes" or name.startswith("hf_nlpnotes."):
+            raise ModuleNotFoundError(name)
+sys.meta_path.insert(0, _Block())
+from transformers import AutoModel, AutoModelForSeq2SeqLM, AutoTokenizer
+folder = {str(tmp_path)!r}
+tokenizer = AutoTokenizer.from_pretrained(folder, trust_remote_code=True)
+model = AutoModelForSeq2SeqLM.from_pretrained(folder, trust_remote_code=True).eval()
+AutoModel.from_pretrained(folder, trust_remote_code=True)
+inputs = tokenizer({[PAIRS[0][0], PAIRS[1][0]]!r}, return_tensors="pt", padding=True)
+print(json.dumps(model.generate(**inputs, max_new_tokens=6, num_beams=2).tolist()))
+"""
+    env = {**os.environ, "HF_HOME": str(tmp_path / "hf_home"), "HF_HUB_OFFLINE": "1"}
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert json.loads(done.stdout.strip().splitlines()[-1]) == expected
+
+
+def test_learns_to_reverse_sequences_through_cross_attention():
+    """Reversing the source is impossible without cross-attention: a tiny model must learn it and generate it."""
+    torch.manual_seed(0)
+    config = hf_nlpnotes.NotesTransformerConfig(
+        vocab_size=24,
+        d_model=64,
+        encoder_layers=2,
+        decoder_layers=2,
+        encoder_attention_heads=4,
+        decoder_attention_heads=4,
+        encoder_ffn_dim=128,
+        decoder_ffn_dim=128,
+        dropout=0.0,
+        label_smoothing=0.0,
+        max_position_embeddings=16,
+    )
+    model = NotesTransformerForConditionalGeneration(config)
+    optimizer = torch.optim.Adam(model.parameters(), lr=3e-3, betas=(0.9, 0.98), eps=1e-9)
+    eos = torch.full((64, 1), config.eos_token_id)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # tiny matrices: one thread is fastest, and immune to a busy machine
+    try:
+        for _ in range(200):
+            source = torch.randint(4, 24, (64, 6))
+            loss = model(input_ids=source, labels=torch.cat([source.flip(1), eos], 1)).loss
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+    finally:
+        torch.set_num_threads(threads)
+    model.eval()
+    source = torch.randint(4, 24, (32, 6))
+    generated = model.generate(source, max_new_tokens=7)
+    exact = (generated[:, 1:7] == source.flip(1)).all(1).float().mean().item()
+    assert exact >= 0.9, f"only {exact:.0%} of the sequences were reversed exactly (loss {loss.item():.3f})"
+    assert (generated[:, 7] == config.eos_token_id).float().mean() >= 0.9

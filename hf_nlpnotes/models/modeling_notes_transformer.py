@@ -31,7 +31,13 @@ from transformers.utils.generic import can_return_tuple, merge_with_config_defau
 from transformers.utils.output_capturing import OutputRecorder, capture_outputs
 
 from .configuration_notes_transformer import NotesTransformerConfig
-from .modeling_notes_utils import check_ids_in_range, check_rank, check_same_shape
+from .modeling_notes_utils import (
+    NotesSaveWithCodeMixin,
+    check_ids_in_range,
+    check_rank,
+    check_same_shape,
+    register_auto_classes,
+)
 from .notes_attention import NotesMultiHeadAttention
 from .notes_layers import sinusoidal_positional_encoding
 
@@ -170,7 +176,12 @@ class NotesTransformerEncoderLayer(_ResidualLayer):
 
     def forward(self, hidden_states, attention_mask=None, token_mask=None, **kwargs) -> torch.Tensor:
         hidden_states = self.residual(
-            hidden_states, self.self_attn_layer_norm, token_mask, self.self_attn, attention_mask=attention_mask, **kwargs
+            hidden_states,
+            self.self_attn_layer_norm,
+            token_mask,
+            self.self_attn,
+            attention_mask=attention_mask,
+            **kwargs,
         )
         return self.residual(hidden_states, self.final_layer_norm, token_mask, self.ffn)
 
@@ -222,7 +233,7 @@ class NotesTransformerDecoderLayer(_ResidualLayer):
 # Models
 
 
-class NotesTransformerPreTrainedModel(PreTrainedModel):
+class NotesTransformerPreTrainedModel(NotesSaveWithCodeMixin, PreTrainedModel):
     config_class = NotesTransformerConfig
     config: NotesTransformerConfig
     base_model_prefix = "model"
@@ -236,15 +247,13 @@ class NotesTransformerPreTrainedModel(PreTrainedModel):
 
     @torch.no_grad()
     def _init_weights(self, module):
-        # Xavier-uniform linears and N(0, d^-1/2) embeddings: the initialisation of the reference implementations
-        # (tensor2tensor / fairseq); with tied embeddings, d^-1/2 · √d scaling gives unit-variance inputs.
+        # N(0, init_std) everywhere, as BART / Marian (see NotesTransformerConfig.init_std for why not Xavier)
         if isinstance(module, nn.Linear):
-            init.xavier_uniform_(module.weight)
+            init.normal_(module.weight, mean=0.0, std=self.config.init_std)
             if module.bias is not None:
                 init.zeros_(module.bias)
         elif isinstance(module, nn.Embedding):
-            std = self.config.init_std if self.config.init_std is not None else self.config.d_model**-0.5
-            init.normal_(module.weight, mean=0.0, std=std)
+            init.normal_(module.weight, mean=0.0, std=self.config.init_std)
             if module.padding_idx is not None:
                 init.zeros_(module.weight[module.padding_idx])
         elif isinstance(module, nn.LayerNorm):
@@ -366,7 +375,12 @@ class NotesTransformerDecoder(NotesTransformerPreTrainedModel):
             past_key_values = EncoderDecoderCache(DynamicCache(config=self.config), DynamicCache(config=self.config))
         past_length = past_key_values.get_seq_length() if past_key_values is not None else 0
         _check_ids(
-            self.config, input_ids, inputs_embeds, attention_mask, "decoder_input_ids", "decoder_attention_mask",
+            self.config,
+            input_ids,
+            inputs_embeds,
+            attention_mask,
+            "decoder_input_ids",
+            "decoder_attention_mask",
             past_length,
         )
         hidden_states = _embed(self, input_ids, inputs_embeds, past_length)
@@ -604,7 +618,14 @@ class NotesTransformerForConditionalGeneration(NotesTransformerPreTrainedModel, 
         )
 
 
+AUTO_CLASSES = {
+    "AutoModel": NotesTransformerModel,
+    "AutoModelForSeq2SeqLM": NotesTransformerForConditionalGeneration,
+}
+register_auto_classes(NotesTransformerConfig, NotesTransformerPreTrainedModel, AUTO_CLASSES)
+
 __all__ = [
+    "AUTO_CLASSES",
     "NotesTransformerPreTrainedModel",
     "NotesTransformerModel",
     "NotesTransformerForConditionalGeneration",

@@ -14,6 +14,8 @@ from tokenizers import Tokenizer, decoders, normalizers, pre_tokenizers, process
 from tokenizers.models import BPE
 from transformers.tokenization_utils_tokenizers import TokenizersBackend
 
+from .notes_model_card import NotesModelCardMixin
+
 SPECIAL_TOKENS = ("<pad>", "<s>", "</s>", "<unk>")
 
 
@@ -28,7 +30,7 @@ def _check_not_empty(texts, name: str):
             raise ValueError(f"{name} is an empty string{where}; there is nothing to translate")
 
 
-class NotesTransformerTokenizer(TokenizersBackend):
+class NotesTransformerTokenizer(NotesModelCardMixin, TokenizersBackend):
     """BPE tokenizer shared by source and target. `tok(src, text_target=tgt)` returns `labels` as well.
 
     Args:
@@ -39,6 +41,7 @@ class NotesTransformerTokenizer(TokenizersBackend):
     vocab_files_names = {"tokenizer_file": "tokenizer.json"}
     model_input_names = ["input_ids", "attention_mask"]
     model = BPE
+    notes_model_type = "notes_transformer"
 
     def __init__(
         self,
@@ -110,5 +113,7 @@ class NotesTransformerTokenizer(TokenizersBackend):
         """One shared vocabulary learned from both the source and the target side of (source, target) pairs."""
         return cls.train_from_texts((text for pair in pairs for text in pair), **kwargs)
 
+
+NotesTransformerTokenizer.register_for_auto_class("AutoTokenizer")
 
 __all__ = ["NotesTransformerTokenizer"]
