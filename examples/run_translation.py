@@ -203,7 +203,7 @@ def main(argv=None):
     # reload through the Auto classes, as a user of the saved folder would
     reloaded = AutoModelForSeq2SeqLM.from_pretrained(args.output_dir)
     reloaded_tokenizer = AutoTokenizer.from_pretrained(args.output_dir)
-    # transformers 5 removed pipeline("translation"); `import hf_nlpnotes` registers it again (translation_pipeline.py)
+    # transformers 5 removed pipeline("translation"); `import hf_nlpnotes` registers it again (hf_nlpnotes/pipelines.py)
     translator = pipeline("translation", model=reloaded, tokenizer=reloaded_tokenizer)
     for sentence, result in zip(EXAMPLE_SENTENCES, translator(EXAMPLE_SENTENCES, num_beams=args.num_beams)):
         print(f"{sentence}\n  -> {result['translation_text']}")

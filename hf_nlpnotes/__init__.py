@@ -45,7 +45,12 @@ from .models.tokenization_notes_elmo import NotesElmoTokenizer
 from .models.notes_attention import NotesMultiHeadAttention, eager_attention_forward
 from .models.notes_layers import Highway, ScalarMix, SqueezeExcitation, sinusoidal_positional_encoding
 from .presets import list_presets, load_preset
-from .pipelines import ExtractiveQuestionAnsweringPipeline, register_pipelines
+from .pipelines import (
+    ExtractiveQuestionAnsweringPipeline,
+    NotesText2TextGenerationPipeline,
+    NotesTranslationPipeline,
+    register_pipelines,
+)
 from .registration import register_all
 from . import trainer_integration
 

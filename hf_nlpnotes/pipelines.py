@@ -1,14 +1,20 @@
 """Pipelines that transformers 5 removed but that the classic architectures exist for.
 
-transformers 5 dropped the `question-answering` task (it now points users to chat models), yet extractive QA is what
-`...ForQuestionAnswering` heads are for. `import hf_nlpnotes` registers `ExtractiveQuestionAnsweringPipeline` under
-the original task name, so `pipeline("question-answering", model=...)` works again for any model with an
-`AutoModelForQuestionAnswering` head. Nothing else in transformers' pipeline registry is changed.
+transformers 5 dropped the `question-answering`, `translation` and `text2text-generation` tasks (it points users to
+chat models), yet extractive QA is what `...ForQuestionAnswering` heads are for and translation is what the
+encoder-decoder Transformer is for. `import hf_nlpnotes` registers these pipelines under the original task names, for
+any model with an `AutoModelForQuestionAnswering` / `AutoModelForSeq2SeqLM` head:
+
+    qa = pipeline("question-answering", model="path/to/bert-qa")
+    translator = pipeline("translation", model="out/translation")
+    translator(["In the beginning God created the heavens and the earth."], num_beams=4)
+
+Nothing else in transformers' pipeline registry is changed.
 """
 
 import numpy as np
 import torch
-from transformers import AutoModelForQuestionAnswering, Pipeline
+from transformers import AutoModelForQuestionAnswering, AutoModelForSeq2SeqLM, Pipeline
 from transformers.pipelines import PIPELINE_REGISTRY, REMOVED_TASKS
 
 
@@ -117,11 +123,54 @@ def _masked_softmax(logits: np.ndarray, allowed: np.ndarray) -> np.ndarray:
     return exp / exp.sum()
 
 
+# Keyword arguments of a translation / text2text call go to `generate()` (num_beams, max_new_tokens, do_sample, ...),
+# except `truncation` / `max_length`, which go to the tokenizer.
+TOKENIZER_ARGUMENTS = ("truncation", "max_length")
+
+
+class NotesText2TextGenerationPipeline(Pipeline):
+    """Source text in, generated text out: tokenizer → `model.generate(**generate_kwargs)` → decode."""
+
+    return_name = "generated"
+    _load_processor = False
+    _load_image_processor = False
+    _load_feature_extractor = False
+    _load_tokenizer = True
+
+    def _sanitize_parameters(self, **kwargs):
+        preprocess_params = {key: kwargs.pop(key) for key in TOKENIZER_ARGUMENTS if key in kwargs}
+        return preprocess_params, kwargs, {}
+
+    def preprocess(self, inputs, truncation=True, max_length=None):
+        if not isinstance(inputs, str):
+            raise ValueError(f"{type(self).__name__} expects a string (or a list of strings), got {type(inputs)}")
+        return self.tokenizer(inputs, truncation=truncation, max_length=max_length, return_tensors="pt")
+
+    def _forward(self, model_inputs, **generate_kwargs):
+        with torch.no_grad():
+            return {"output_ids": self.model.generate(**model_inputs, **generate_kwargs)}
+
+    def postprocess(self, model_outputs):
+        texts = self.tokenizer.batch_decode(model_outputs["output_ids"], skip_special_tokens=True)
+        return [{f"{self.return_name}_text": text} for text in texts]
+
+    def __call__(self, inputs, **kwargs):
+        outputs = super().__call__(inputs, **kwargs)
+        # one input → its list of one result; a list of inputs → one result per input
+        if isinstance(inputs, str):
+            return outputs
+        return [output[0] if isinstance(output, list) and len(output) == 1 else output for output in outputs]
+
+
+class NotesTranslationPipeline(NotesText2TextGenerationPipeline):
+    return_name = "translation"
+
+
 def register_pipelines():
-    REMOVED_TASKS.pop("question-answering", None)
-    PIPELINE_REGISTRY.register_pipeline(
-        "question-answering",
-        pipeline_class=ExtractiveQuestionAnsweringPipeline,
-        pt_model=AutoModelForQuestionAnswering,
-        type="text",
-    )
+    for task, pipeline_class, model_class in (
+        ("question-answering", ExtractiveQuestionAnsweringPipeline, AutoModelForQuestionAnswering),
+        ("translation", NotesTranslationPipeline, AutoModelForSeq2SeqLM),
+        ("text2text-generation", NotesText2TextGenerationPipeline, AutoModelForSeq2SeqLM),
+    ):
+        REMOVED_TASKS.pop(task, None)
+        PIPELINE_REGISTRY.register_pipeline(task, pipeline_class=pipeline_class, pt_model=model_class, type="text")

@@ -24,29 +24,17 @@ ARCHITECTURES = [
     },
     {
         "config": configuration_notes_transformer.NotesTransformerConfig,
-        "models": {
-            "AutoModel": modeling_notes_transformer.NotesTransformerModel,
-            "AutoModelForSeq2SeqLM": modeling_notes_transformer.NotesTransformerForConditionalGeneration,
-        },
+        "models": modeling_notes_transformer.AUTO_CLASSES,
         "tokenizer": tokenization_notes_transformer.NotesTransformerTokenizer,
     },
     {
         "config": configuration_notes_resnet.NotesResNetConfig,
-        "models": {
-            "AutoModel": modeling_notes_resnet.NotesResNetModel,
-            "AutoModelForImageClassification": modeling_notes_resnet.NotesResNetForImageClassification,
-            "AutoBackbone": modeling_notes_resnet.NotesResNetBackbone,
-        },
+        "models": modeling_notes_resnet.AUTO_CLASSES,
         "image_processor": image_processing_notes_resnet.NotesResNetImageProcessor,
     },
     {
         "config": configuration_notes_elmo.NotesElmoConfig,
-        "models": {
-            "AutoModel": modeling_notes_elmo.NotesElmoModel,
-            "AutoModelForPreTraining": modeling_notes_elmo.NotesElmoForBidirectionalLM,
-            "AutoModelForSequenceClassification": modeling_notes_elmo.NotesElmoForSequenceClassification,
-            "AutoModelForTokenClassification": modeling_notes_elmo.NotesElmoForTokenClassification,
-        },
+        "models": modeling_notes_elmo.AUTO_CLASSES,
         "tokenizer": tokenization_notes_elmo.NotesElmoTokenizer,
     },
 ]
@@ -69,8 +57,4 @@ def register_all():
             AutoImageProcessor.register(
                 config_class, image_processor_classes={"pil": architecture["image_processor"]}, exist_ok=True
             )
-    # transformers 5 removed the translation / text2text pipelines: "notes-translation", "notes-text2text-generation"
-    from .translation_pipeline import register_pipelines
-
-    register_pipelines()
     _registered = True
