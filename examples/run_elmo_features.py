@@ -137,7 +137,8 @@ def main(argv=None):
 
     data = data.shuffle(seed=args.seed).select(range(min(args.max_examples, len(data))))
     split = data.train_test_split(test_size=args.test_fraction, seed=args.seed)
-    encoded = split.map(encode, batched=True, remove_columns=split["train"].column_names)
+    input_columns = ["text"] if args.task == "sentence" else ["words", "tags"]  # a sentence "label" stays
+    encoded = split.map(encode, batched=True, remove_columns=input_columns)
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
     print(f"{len(encoded['train'])} training / {len(encoded['test'])} test examples, {len(names)} labels; "
           f"{trainable} trainable of {model.num_parameters()} parameters")  # fmt: skip

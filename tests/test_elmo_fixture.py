@@ -109,3 +109,77 @@ def test_command_line_refuses_to_overwrite(converted):
     assert refused.returncode != 0 and "--overwrite" in refused.stderr
     accepted = subprocess.run(command + ["--overwrite"], capture_output=True, text=True)
     assert accepted.returncode == 0, accepted.stderr
+
+
+def write_bilm_tf_weights(path, options, generator):
+    """Random weights in the bilm-tf HDF5 layout for `options` (char_embed without the padding row)."""
+    cnn, lstm = options["char_cnn"], options["lstm"]
+    char_dim, n_filters = cnn["embedding"]["dim"], sum(count for _, count in cnn["filters"])
+    projection, cell = lstm["projection_dim"], lstm["dim"]
+    with h5py.File(path, "w") as handle:
+        handle["char_embed"] = generator.standard_normal((261, char_dim)).astype(np.float32)
+        for i, (width, count) in enumerate(cnn["filters"]):
+            handle[f"CNN/W_cnn_{i}"] = generator.uniform(-0.05, 0.05, (1, width, char_dim, count)).astype(np.float32)
+            handle[f"CNN/b_cnn_{i}"] = generator.uniform(-0.1, 0.1, count).astype(np.float32)
+        for k in range(cnn["n_highway"]):
+            for name in ("carry", "transform"):
+                handle[f"CNN_high_{k}/W_{name}"] = (generator.standard_normal((n_filters, n_filters)) / np.sqrt(n_filters)).astype(np.float32)
+                handle[f"CNN_high_{k}/b_{name}"] = generator.uniform(-1, 1, n_filters).astype(np.float32)
+        handle["CNN_proj/W_proj"] = (generator.standard_normal((n_filters, projection)) / np.sqrt(n_filters)).astype(np.float32)
+        handle["CNN_proj/b_proj"] = np.zeros(projection, dtype=np.float32)
+        for direction in range(2):
+            for layer in range(lstm["n_layers"]):
+                group = f"RNN_{direction}/RNN/MultiRNNCell/Cell{layer}/LSTMCell"
+                handle[f"{group}/W_0"] = generator.uniform(-0.05, 0.05, (2 * projection, 4 * cell)).astype(np.float32)
+                handle[f"{group}/B"] = generator.uniform(-0.1, 0.1, 4 * cell).astype(np.float32)
+                handle[f"{group}/W_P_0"] = generator.uniform(-0.05, 0.05, (cell, projection)).astype(np.float32)
+
+
+def bilm_tf_token_layer(path, options, char_ids):
+    """bilm-tf's token layer in numpy, straight from the HDF5 file: embedding (row 0 = padding), convolutions, max,
+    activation, highway `g * relu(x W_transform + b_transform) + (1 - g) * x` with `g = sigmoid(x W_carry + b_carry)`,
+    projection. char_ids: [words, characters] with the +1 shift."""
+    cnn = options["char_cnn"]
+    with h5py.File(path, "r") as handle:
+        table = np.concatenate([np.zeros((1, cnn["embedding"]["dim"]), np.float32), handle["char_embed"][...]])
+        chars = table[char_ids]  # [words, characters, dim]
+        features = []
+        for i, (width, _) in enumerate(cnn["filters"]):
+            kernel, bias = handle[f"CNN/W_cnn_{i}"][0], handle[f"CNN/b_cnn_{i}"][...]  # [width, dim, count]
+            windows = np.stack([chars[:, j : j + width] for j in range(chars.shape[1] - width + 1)], axis=1)
+            convolved = np.einsum("nswd,wdc->nsc", windows, kernel) + bias
+            features.append(np.maximum(convolved.max(axis=1), 0.0))
+        x = np.concatenate(features, axis=-1)
+        for k in range(cnn["n_highway"]):
+            group = handle[f"CNN_high_{k}"]
+            gate = 1 / (1 + np.exp(-(x @ group["W_carry"][...] + group["b_carry"][...])))
+            x = gate * np.maximum(x @ group["W_transform"][...] + group["b_transform"][...], 0.0) + (1 - gate) * x
+        return x @ handle["CNN_proj/W_proj"][...] + handle["CNN_proj/b_proj"][...]
+
+
+def test_converter_handles_the_published_layout(tmp_path):
+    """The layout of the published elmo-small (2048 CNN filters over widths 1-7, one highway layer, 1024 cell,
+    128 projection, training-time n_characters 261) with random weights: conversion, and the token layer against a
+    numpy transcription of bilm-tf."""
+    options = {
+        "lstm": {"use_skip_connections": True, "projection_dim": 128, "cell_clip": 3, "proj_clip": 3, "dim": 1024,
+                 "n_layers": 2},
+        "char_cnn": {"activation": "relu", "filters": [[1, 32], [2, 32], [3, 64], [4, 128], [5, 256], [6, 512],
+                                                      [7, 1024]], "n_highway": 1, "embedding": {"dim": 16},
+                     "n_characters": 261, "max_characters_per_token": 50},
+        "bidirectional": True, "dropout": 0.1, "n_tokens_vocab": 793471,
+    }  # fmt: skip
+    (tmp_path / "options.json").write_text(json.dumps(options))
+    write_bilm_tf_weights(tmp_path / "weights.hdf5", options, np.random.default_rng(0))
+    model = convert_allennlp_elmo(tmp_path / "options.json", tmp_path / "weights.hdf5", tmp_path / "out")
+    saving_fields = ("architectures", "dtype", "auto_map")  # written by save_pretrained
+    converted_fields = {k: v for k, v in model.config.to_diff_dict().items() if k not in saving_fields}
+    assert converted_fields == hf_nlpnotes.load_preset("elmo-small").to_diff_dict()
+    encoded = NotesElmoTokenizer()("Größere Modelle , same layout .", return_tensors="pt")
+    with torch.no_grad():
+        ours = model.char_encoder(encoded["input_ids"])[0].numpy()
+        top = model(**encoded).last_hidden_state
+    expected = bilm_tf_token_layer(tmp_path / "weights.hdf5", options, encoded["input_ids"][0].numpy())
+    np.testing.assert_allclose(ours, expected, atol=1e-4, rtol=1e-4)
+    assert top.shape == (1, 8, 256) and torch.isfinite(top).all()
+    assert isinstance(AutoModel.from_pretrained(tmp_path / "out"), NotesElmoModel)

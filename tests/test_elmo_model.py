@@ -104,6 +104,43 @@ def test_exact_path_matches_naive_per_step_lstm(batch, clip):
             torch.testing.assert_close(ours[row, : lengths[row]], reference, atol=1e-6, rtol=1e-5)
 
 
+@pytest.mark.parametrize("clip", [(0.3, 0.2), (None, None)])
+def test_hand_written_lstm_backward_passes_gradcheck(clip):
+    from hf_nlpnotes.models.modeling_notes_elmo import _ClippedLstmRecurrence
+
+    generator = torch.Generator().manual_seed(0)
+
+    def tensor(*shape):
+        return torch.randn(*shape, generator=generator, dtype=torch.float64).requires_grad_()
+
+    mask = torch.tensor([[1, 1, 1, 1], [1, 1, 0, 0], [1, 0, 0, 0]], dtype=torch.bool)
+    inputs = (tensor(2, 3, 4, 12), mask, tensor(2, 3, 2), tensor(2, 3, 3), tensor(2, 2, 12), tensor(2, 3, 2), *clip)
+    if clip[0] is not None:  # the clips are reached somewhere, so their gradients are exercised
+        outputs, _, memory = _ClippedLstmRecurrence.apply(*inputs)
+        assert outputs.abs().max().item() == pytest.approx(clip[1])
+        assert memory.abs().max().item() == pytest.approx(clip[0])
+    assert torch.autograd.gradcheck(_ClippedLstmRecurrence.apply, inputs, eps=1e-6, atol=1e-5)
+
+
+def test_exact_path_gradients_match_naive_lstm(batch):
+    model = build(cell_clip=0.4, proj_clip=0.2)
+    with torch.no_grad():
+        for parameter in model.bilm.parameters():
+            parameter.mul_(4.0)
+    lengths = batch["attention_mask"].sum(1)
+    weights = torch.randn(*batch["attention_mask"].shape, 32, generator=torch.Generator().manual_seed(1))
+    (model(**batch).last_hidden_state * weights).sum().backward()
+    ours = {name: p.grad.clone() for name, p in model.named_parameters()}
+    model.zero_grad()
+    total = sum(
+        (naive_bilm(model, batch["input_ids"][row], int(lengths[row])) * weights[row, : lengths[row]]).sum()
+        for row in range(len(SENTENCES))
+    )
+    total.backward()
+    for name, parameter in model.named_parameters():
+        torch.testing.assert_close(ours[name], parameter.grad, atol=1e-5, rtol=1e-4, msg=name)
+
+
 def test_fast_path_equals_exact_path_without_clipping(batch):
     exact = build(cell_clip=None, proj_clip=None)
     fast = build(cell_clip=None, proj_clip=None, lstm_implementation="fast")
@@ -266,3 +303,40 @@ def test_empty_sentence_rows_give_zeros_and_keep_their_state():
             out = model(**batch, return_final_states=True)
         assert (out.last_hidden_state[0] == 0).all()
         assert all((h[:, 0] == 0).all() and (c[:, 0] == 0).all() for h, c in out.final_states)
+
+
+def test_saved_folder_loads_without_the_package(batch, tmp_path):
+    """save_pretrained copies the code: a process that cannot import hf_nlpnotes loads it with trust_remote_code."""
+    import subprocess
+    import sys
+    import textwrap
+
+    model = build(NotesElmoForBidirectionalLM)
+    model.save_pretrained(tmp_path / "saved")
+    NotesElmoTokenizer.build_from_texts(["the cat sat"]).save_pretrained(tmp_path / "saved")
+    with torch.no_grad():
+        torch.save(model.elmo(**batch).last_hidden_state, tmp_path / "expected.pt")
+    code = textwrap.dedent(
+        f"""
+        import importlib.abc, sys, torch
+        class Block(importlib.abc.MetaPathFinder):
+            def find_spec(self, name, path, target=None):
+                if name == "hf_nlpnotes" or name.startswith("hf_nlpnotes."):
+                    raise ModuleNotFoundError(name)
+        sys.meta_path.insert(0, Block())
+        from transformers import AutoModel, AutoModelForPreTraining, AutoTokenizer
+        folder = r"{tmp_path / 'saved'}"
+        tokenizer = AutoTokenizer.from_pretrained(folder, trust_remote_code=True)
+        AutoModelForPreTraining.from_pretrained(folder, trust_remote_code=True)
+        model = AutoModel.from_pretrained(folder, trust_remote_code=True).eval()
+        batch = tokenizer({SENTENCES!r}, padding=True, return_tensors="pt")
+        with torch.no_grad():
+            output = model(**batch).last_hidden_state
+        torch.testing.assert_close(output, torch.load(r"{tmp_path / 'expected.pt'}", weights_only=True))
+        print(type(model).__module__)
+        """
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env={"HF_HOME": str(tmp_path / "hf_home"), "HF_HUB_OFFLINE": "1", "PATH": "/usr/bin:/bin"})  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.strip().splitlines()[-1].startswith("transformers_modules")

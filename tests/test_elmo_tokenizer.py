@@ -118,3 +118,12 @@ def test_save_load_round_trip_and_auto(tokenizer, tmp_path):
     no_boundaries = NotesElmoTokenizer(add_sentence_boundaries=False)
     no_boundaries.save_pretrained(tmp_path / "nb")
     assert AutoTokenizer.from_pretrained(tmp_path / "nb").add_sentence_boundaries is False
+
+
+def test_split_punctuation_for_raw_text(tmp_path):
+    tokenizer = NotesElmoTokenizer.build_from_texts(["Fine, it's done."], split_punctuation=True)
+    assert tokenizer.tokenize("Fine, it's done.") == ["Fine", ",", "it's", "done", "."]
+    assert set(tokenizer.get_vocab()) == {"<S>", "</S>", "<UNK>", "Fine", ",", "it's", "done", "."}
+    tokenizer.save_pretrained(tmp_path)
+    assert AutoTokenizer.from_pretrained(tmp_path)("done.")["input_ids"] == tokenizer("done.")["input_ids"]
+    assert len(NotesElmoTokenizer()("done.")["input_ids"]) == 3  # whitespace only by default, as the original

@@ -73,15 +73,26 @@ def test_trainer_lowers_the_bilm_loss(tmp_path, sampled):
     assert after[1] < before[1] and after[2] < before[2]  # both directions learn
 
 
-def test_sampled_softmax_loss_is_a_proper_cross_entropy():
+def test_sampled_softmax_loss_follows_the_tensorflow_definition():
+    """TF's sampled_softmax_loss (log-uniform sampler, remove_accidental_hits=True), written out row by row with the
+    same draw: logit - log(expected count) for the true word and each sample, samples equal to the true word removed."""
+    import math
+
     torch.manual_seed(0)
-    hidden, weight, bias = torch.randn(5, 4), torch.randn(50, 4), torch.zeros(50)
-    targets = torch.tensor([0, 3, 3, 49, 7])
+    hidden, weight, bias = torch.randn(6, 4), torch.randn(50, 4), torch.randn(50)
+    targets = torch.tensor([0, 1, 3, 3, 49, 7])
+    torch.manual_seed(1)
     loss = sampled_softmax_loss(hidden, targets, weight, bias, num_samples=10)
-    assert loss.ndim == 0 and torch.isfinite(loss) and loss > 0
-    # sampling all but the true words with huge negative scores leaves only the true word: loss -> 0
-    loss_alone = sampled_softmax_loss(hidden, targets, weight, bias - 1e4 * (torch.arange(50) > 49), num_samples=10)
-    assert torch.isfinite(loss_alone)
+    torch.manual_seed(1)
+    probabilities = torch.tensor([math.log((k + 2) / (k + 1)) / math.log(51) for k in range(50)])
+    sampled = torch.multinomial(probabilities, 10, replacement=True)
+    assert (sampled == 0).any() or (sampled == 1).any()  # frequent words get drawn: accidental hits are exercised
+    expected = []
+    for row, target in enumerate(targets.tolist()):
+        scores = [hidden[row] @ weight[target] + bias[target] - math.log(10 * probabilities[target])]
+        scores += [hidden[row] @ weight[j] + bias[j] - math.log(10 * probabilities[j]) for j in sampled.tolist() if j != target]
+        expected.append(-torch.log_softmax(torch.stack(scores), dim=0)[0])
+    torch.testing.assert_close(loss, torch.stack(expected).mean(), atol=1e-5, rtol=1e-5)
 
 
 def test_sequence_classification_learns_with_frozen_bilm(tmp_path):

@@ -263,6 +263,7 @@ class NotesElmoTokenizer(PythonBackend):
                 padding=padding or True,
                 max_length=max_length,
                 pad_to_multiple_of=pad_to_multiple_of,
+                return_attention_mask=return_attention_mask,
                 return_tensors=return_tensors,
                 _unbatch=not batched,
             )
@@ -333,18 +334,16 @@ class NotesElmoTokenizer(PythonBackend):
             if isinstance(row.get("labels"), list):  # per-word labels; a sentence label is left alone
                 row["labels"] = row["labels"] + [-100] * missing
         batch = {key: [row[key] for row in rows] for key in rows[0]}
-        if _unbatch:
-            batch = {key: value[0] for key, value in batch.items()}
-        if return_tensors == "pt" and not _unbatch:
-            batch = {key: torch.tensor(value) for key, value in batch.items()}
-            if batch["input_ids"].dim() == 2:  # sentences without words: [batch, 0] → [batch, 0, width]
-                batch["input_ids"] = batch["input_ids"].view(len(rows), -1, width)
-            return BatchEncoding(batch)
-        if return_tensors == "pt":
-            batch = {key: torch.tensor([value]) for key, value in batch.items()}
-            batch["input_ids"] = batch["input_ids"].view(1, -1, width)
-            return BatchEncoding(batch)
-        return BatchEncoding(batch, tensor_type=return_tensors)
+        if return_tensors is None:
+            return BatchEncoding({key: value[0] for key, value in batch.items()} if _unbatch else batch)
+        # tensors always carry the batch dimension, a single sentence included
+        if return_tensors not in ("pt", "np"):
+            raise ValueError(f"return_tensors must be 'pt' or 'np', got {return_tensors!r}")
+        make = torch.tensor if return_tensors == "pt" else np.array
+        tensors = {key: make(value) for key, value in batch.items()}
+        # sentences without any word give [batch, 0]: restore the character dimension
+        tensors["input_ids"] = tensors["input_ids"].reshape(len(rows), -1, width)
+        return BatchEncoding(tensors)
 
     # ---- decoding ------------------------------------------------------------------------------------------------
     def decode(self, token_ids, skip_special_tokens: bool = False, **kwargs) -> str:
@@ -367,5 +366,7 @@ class NotesElmoTokenizer(PythonBackend):
     def batch_decode(self, sequences, skip_special_tokens: bool = False, **kwargs) -> list[str]:
         return [self.decode(sequence, skip_special_tokens=skip_special_tokens) for sequence in sequences]
 
+
+NotesElmoTokenizer.register_for_auto_class("AutoTokenizer")
 
 __all__ = ["NotesElmoTokenizer", "read_word_vocab_file"]
