@@ -47,6 +47,34 @@ ARCHITECTURES = {
         base_auto="AutoModel",
         pipeline_tag="fill-mask",
     ),
+    "elmo": dict(
+        build="""
+            from hf_nlpnotes import NotesElmoModel, NotesElmoTokenizer, load_preset
+            processor = NotesElmoTokenizer.build_from_texts(["the cat sat on the mat"])
+            model = NotesElmoModel(load_preset("elmo-tiny"))
+            inputs = dict(processor(["the cat sat", "on the mat"], padding=True, return_tensors="pt"))
+        """,
+        model_auto="AutoModel",
+        processor_auto="AutoTokenizer",
+        inputs="""inputs = dict(processor(["the cat sat", "on the mat"], padding=True, return_tensors="pt"))""",
+        output="last_hidden_state",
+        base_auto="AutoModelForPreTraining",
+        pipeline_tag="feature-extraction",
+    ),
+    "transformer": dict(
+        build="""
+            from hf_nlpnotes import NotesTransformerForConditionalGeneration, NotesTransformerTokenizer, load_preset
+            processor = NotesTransformerTokenizer.train_from_texts(["the cat sat on the mat", "el gato se sienta"] * 5, vocab_size=80, min_frequency=1)
+            model = NotesTransformerForConditionalGeneration(load_preset("transformer-tiny", vocab_size=len(processor)))
+            inputs = dict(processor(["the cat sat"], text_target=["el gato"], return_tensors="pt"))
+        """,
+        model_auto="AutoModelForSeq2SeqLM",
+        processor_auto="AutoTokenizer",
+        inputs="""inputs = dict(processor(["the cat sat"], text_target=["el gato"], return_tensors="pt"))""",
+        output="logits",
+        base_auto="AutoModel",
+        pipeline_tag="translation",
+    ),
 }
 
 

@@ -21,6 +21,8 @@ import torch
 from transformers.tokenization_python import PythonBackend
 from transformers.tokenization_utils_base import BatchEncoding
 
+from .notes_model_card import NotesModelCardMixin
+
 BEGIN_SENTENCE_CHAR, END_SENTENCE_CHAR = 256, 257
 BEGIN_WORD_CHAR, END_WORD_CHAR, PADDING_CHAR = 258, 259, 260
 CHAR_ID_SHIFT = 1  # so that 0 is free to mean "no word here"
@@ -40,7 +42,7 @@ def read_word_vocab_file(vocab_file: str) -> list[str]:
     return words
 
 
-class NotesElmoTokenizer(PythonBackend):
+class NotesElmoTokenizer(NotesModelCardMixin, PythonBackend):
     """Words → ELMo character ids, plus a word vocabulary for the biLM labels.
 
     Args:
@@ -54,6 +56,7 @@ class NotesElmoTokenizer(PythonBackend):
 
     vocab_files_names = {"vocab_file": "vocab.txt"}
     model_input_names = ["input_ids", "attention_mask"]
+    notes_model_type = "notes_elmo"
 
     def __init__(
         self,
