@@ -13,6 +13,7 @@ AutoImageProcessor, pipeline("image-classification") on a few test images, and a
 """
 
 import argparse
+import importlib.util
 from pathlib import Path
 
 import numpy as np
@@ -43,15 +44,20 @@ def parse_args(argv=None):
     parser.add_argument("--output_dir", default="outputs/resnet-image-classification")
     parser.add_argument("--overwrite_output_dir", action="store_true")
     parser.add_argument("--use_se", action="store_true", help="add squeeze-and-excitation to every block (SE-ResNet)")
-    parser.add_argument("--se_reduction", type=int, default=4, help="SE reduction ratio (16 in the paper's big nets)")
+    parser.add_argument("--se_reduction", type=int, default=4, help="SE reduction ratio with --use_se (16 in the paper)")
     parser.add_argument("--image_size", type=int, default=28, help="images are resized and center-cropped to this")
     parser.add_argument("--max_train_examples", type=int, default=4000)
     parser.add_argument("--max_eval_examples", type=int, default=1000)
     parser.add_argument("--max_steps", type=int, default=200)
     parser.add_argument("--batch_size", type=int, default=32)
     parser.add_argument("--learning_rate", type=float, default=2e-3)
-    parser.add_argument("--channels_last", action="store_true", help="train and evaluate in NHWC memory format")
-    parser.add_argument("--time_budget_minutes", type=float, default=3.0, help="stop training after this long (<=0: no limit)")
+    parser.add_argument("--nchw", action="store_true", help="run in NCHW; by default the model runs channels_last "
+                        "(NotesResNetConfig.use_channels_last), which is faster on CPUs and GPUs")
+    parser.add_argument(
+        "--time_budget_minutes", type=float, default=3.0, help="stop training after this long (<=0: no limit)"
+    )
+    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice; on a "
+                        "busy shared machine 1 thread is often faster than 2)")
     parser.add_argument("--seed", type=int, default=42)
     return parser.parse_args(argv)
 
@@ -77,38 +83,50 @@ def load_data(args):
     return train, test
 
 
+def _plot_se_module():
+    """The sibling plot_se_excitation.py, found by path: this file runs as a script, as `hf_nlpnotes._examples`
+    (installed, `hf-nlpnotes train`) or loaded from its file, and a plain import works in only some of those."""
+    path = Path(__file__).with_name("plot_se_excitation.py")
+    spec = importlib.util.spec_from_file_location("plot_se_excitation", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def main(argv=None):
     args = parse_args(argv)
     logging.set_verbosity_info()
     set_seed(args.seed)
+    if args.threads:
+        torch.set_num_threads(args.threads)
     output_dir = prepare_output_dir(args.output_dir, args.overwrite_output_dir)
 
     train, test = load_data(args)
     names = train.features["label"].names
     id2label = dict(enumerate(names))
-    config = load_preset(
-        args.preset,
+    overrides = dict(
         num_labels=len(names),
         id2label=id2label,
         label2id={name: index for index, name in id2label.items()},
-        use_squeeze_excitation=args.use_se or load_preset(args.preset).use_squeeze_excitation,
-        se_reduction=args.se_reduction,
+        use_channels_last=not args.nchw,
     )
+    if args.use_se:
+        overrides.update(use_squeeze_excitation=True, se_reduction=args.se_reduction)
+    config = load_preset(args.preset, **overrides)
     if args.image_size < config.total_stride:
-        raise ValueError(f"--image_size {args.image_size} is below the total stride {config.total_stride} of {args.preset}")
+        raise ValueError(
+            f"--image_size {args.image_size} is below the total stride {config.total_stride} of {args.preset}"
+        )
     model = NotesResNetForImageClassification(config)
-    if args.channels_last:
-        model = model.to(memory_format=torch.channels_last)
     processor = NotesResNetImageProcessor(
         size={"shortest_edge": args.image_size}, crop_size={"height": args.image_size, "width": args.image_size}
     )
-    logger.info(f"{args.preset}{' + SE' if config.use_squeeze_excitation else ''}: {model.num_parameters():,} parameters; "
+    name = args.preset + (" + SE" if config.use_squeeze_excitation else "")
+    logger.info(f"{name}: {model.num_parameters():,} parameters; "
                 f"{len(train)} training / {len(test)} test images of {len(names)} classes")
 
     def transform(batch):
         pixel_values = processor(batch["image"], return_tensors="pt").pixel_values
-        if args.channels_last:
-            pixel_values = pixel_values.contiguous(memory_format=torch.channels_last)
         return {"pixel_values": pixel_values, "labels": torch.tensor(batch["label"])}
 
     def compute_metrics(prediction):
@@ -144,25 +162,26 @@ def main(argv=None):
     )
     trainer.train()
     metrics = trainer.evaluate()
-    logger.warning(f"test accuracy ({len(test)} images): {metrics['eval_accuracy']:.4f}, loss {metrics['eval_loss']:.4f}")
+    accuracy, loss = metrics["eval_accuracy"], metrics["eval_loss"]
+    logger.warning(f"test accuracy ({len(test)} images): {accuracy:.4f}, loss {loss:.4f}")
 
     model.save_pretrained(output_dir)
     processor.save_pretrained(output_dir)
-    curve = plot_loss_curve(trainer.state.log_history, output_dir / "loss_curve.png", title=f"{args.preset} training loss")
+    curve = plot_loss_curve(
+        trainer.state.log_history, output_dir / "loss_curve.png", title=f"{args.preset} training loss"
+    )
     logger.warning(f"saved the model to {output_dir}; loss curve: {curve}")
 
     # reload through the Auto classes, as a user of the saved folder would
     reloaded = AutoModelForImageClassification.from_pretrained(output_dir).eval()
     reloaded_processor = AutoImageProcessor.from_pretrained(output_dir)
     classifier = pipeline("image-classification", model=reloaded, image_processor=reloaded_processor)
-    for example in test.select(range(5)):
+    for example in test.select(range(min(5, len(test)))):
         top = classifier(example["image"], top_k=1)[0]
         logger.warning(f"true {names[example['label']]:>12}  predicted {top['label']:>12} ({top['score']:.2f})")
 
     if config.use_squeeze_excitation:
-        from plot_se_excitation import plot_excitation
-
-        path = plot_excitation(reloaded, reloaded_processor, test[0]["image"], output_dir / "se_excitation.png",
+        path = _plot_se_module().plot_excitation(reloaded, reloaded_processor, test[0]["image"], output_dir / "se_excitation.png",
                                title=f"SE excitation for a test image ({names[test[0]['label']]})")
         logger.warning(f"SE excitation plot: {path}")
 

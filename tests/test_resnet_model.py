@@ -14,7 +14,17 @@ from hf_nlpnotes import (
     SqueezeExcitation,
     load_preset,
 )
-from hf_nlpnotes.models.modeling_notes_resnet import NotesResNetShortCut, NotesResNetZeroPadShortCut
+from hf_nlpnotes.models.modeling_notes_resnet import NotesResNetZeroPadShortCut
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    """Tiny networks run fastest on one thread, and a busy shared CI machine makes 2-thread regions wait."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
 
 # torchvision's / the papers' reference counts (1000 classes; shortcut B; stride on the 3x3 of the bottleneck)
 IMAGENET_COUNTS = {
@@ -204,7 +214,7 @@ def test_zero_init_last_batch_norm_makes_blocks_start_as_identity():
 def test_channels_last_training_and_inference_match_nchw(use_se):
     config = tiny_config(use_squeeze_excitation=use_se, shortcut_type="A", layer_type="basic",
                          hidden_sizes=[8, 16], embedding_size=8)
-    reference = NotesResNetForImageClassification(config)
+    reference = NotesResNetForImageClassification(config.__class__(**{**config.to_dict(), "use_channels_last": False}))
     channels_last = NotesResNetForImageClassification(config).to(memory_format=torch.channels_last)
     channels_last.load_state_dict(reference.state_dict())
     x = torch.randn(4, 3, 40, 40)
@@ -212,6 +222,7 @@ def test_channels_last_training_and_inference_match_nchw(use_se):
     out_reference = reference(x, labels=labels, output_hidden_states=True)
     out_last = channels_last(x.contiguous(memory_format=torch.channels_last), labels=labels, output_hidden_states=True)
     assert out_last.hidden_states[-1].is_contiguous(memory_format=torch.channels_last)
+    assert out_reference.hidden_states[-1].is_contiguous()
     torch.testing.assert_close(out_last.logits, out_reference.logits, rtol=1e-4, atol=1e-5)
     out_reference.loss.backward()
     out_last.loss.backward()
@@ -223,6 +234,41 @@ def test_channels_last_training_and_inference_match_nchw(use_se):
             channels_last(x.contiguous(memory_format=torch.channels_last)).logits, reference(x).logits,
             rtol=1e-4, atol=1e-5,
         )
+
+
+def test_nchw_input_runs_in_channels_last_by_default():
+    x = torch.randn(2, 3, 32, 32)
+    default = NotesResNetModel(tiny_config()).eval()
+    assert default(x, output_hidden_states=True).hidden_states[0].is_contiguous(memory_format=torch.channels_last)
+    plain = NotesResNetModel(tiny_config(use_channels_last=False)).eval()
+    plain.load_state_dict(default.state_dict())
+    plain_out = plain(x, output_hidden_states=True)
+    assert all(h.is_contiguous() for h in plain_out.hidden_states)
+    torch.testing.assert_close(default(x).pooler_output, plain_out.pooler_output, rtol=1e-4, atol=1e-5)
+
+
+def test_inference_folds_batch_norm_with_the_same_values_and_gradients():
+    config = tiny_config(use_channels_last=False)
+    model = NotesResNetModel(config).eval()
+    randomise_batch_norms(model)
+    layer = model.encoder.stages[1].layers[0].layer[1]  # a 3x3, stride 2, with ReLU
+    x = torch.randn(2, 8, 19, 19)
+    assert layer._fold_batch_norm(x)  # 2·9·9 output positions > 8·3·3 weights per output channel
+    assert not layer._fold_batch_norm(x[:1, :, :7, :7])  # too small to be worth folding: plain BN
+    small = x[:1, :, :7, :7]
+    torch.testing.assert_close(layer(small), torch.relu(layer.normalization(layer.convolution(small))))
+    folded = layer(x)
+    unfolded = layer.activation(layer.normalization(layer.convolution(x)).clone())
+    torch.testing.assert_close(folded, unfolded, rtol=1e-5, atol=1e-5)
+    # frozen-BN fine-tuning: gradients reach the convolution and the BN affine parameters alike
+    parameters = [layer.convolution.weight, layer.normalization.weight]
+    grads_folded = torch.autograd.grad(folded.square().sum(), parameters)
+    grads_unfolded = torch.autograd.grad(unfolded.square().sum(), parameters)
+    for folded_grad, unfolded_grad in zip(grads_folded, grads_unfolded):
+        torch.testing.assert_close(folded_grad, unfolded_grad, rtol=1e-4, atol=1e-5)
+    # training mode uses batch statistics, as BatchNorm does
+    model.train()
+    torch.testing.assert_close(layer(x), torch.relu(layer.normalization(layer.convolution(x))))
 
 
 def test_outputs_hidden_states_and_pooling():
@@ -284,6 +330,10 @@ def test_save_and_auto_loading(tmp_path):
         assert isinstance(bare, NotesResNetModel)
         torch.testing.assert_close(bare(x).pooler_output, model.resnet(x).pooler_output, rtol=0, atol=0)
     assert reloaded.config.id2label[1] == "b"
+    # the NHWC weights of use_channels_last survive loading (loading replaces the tensors built by __init__)
+    for loaded in (model, reloaded, bare):
+        weights = [p for name, p in loaded.named_parameters() if name.endswith("embedder.embedder.convolution.weight")]
+        assert weights[0].is_contiguous(memory_format=torch.channels_last)
 
 
 def test_gradient_checkpointing_gives_the_same_gradients():
@@ -332,6 +382,7 @@ def test_missing_pixel_values():
         (dict(hidden_sizes=[16, 0]), "hidden_sizes must be a non-empty list of positive integers"),
         (dict(hidden_sizes=[16, -8]), "hidden_sizes"),
         (dict(depths=[1, 0]), "depths must be"),
+        (dict(depths=3), "depths must be"),
         (dict(embedding_size=0), "embedding_size must be a positive integer"),
         (dict(layer_type="bottle"), "layer_type must be one of"),
         (dict(shortcut_type="D"), "shortcut_type must be one of"),
@@ -340,6 +391,8 @@ def test_missing_pixel_values():
         (dict(hidden_sizes=[18, 32]), "not divisible by bottleneck_reduction"),
         (dict(se_reduction=0), "se_reduction must be a positive integer"),
         (dict(hidden_act="nope"), "hidden_act"),
+        (dict(use_squeeze_excitation="yes"), "use_squeeze_excitation must be True or False"),
+        (dict(batch_norm_eps=0.0), "batch_norm_eps must be a positive number"),
     ],
 )
 def test_invalid_configs(overrides, message):
@@ -350,3 +403,55 @@ def test_invalid_configs(overrides, message):
 def test_presets_are_listed_under_the_model_type():
     names = set(hf_nlpnotes.list_presets("notes_resnet"))
     assert names == set(IMAGENET_COUNTS) | set(CIFAR_COUNTS) | {f"se-resnet-{d}" for d in (50, 101, 152)}
+
+
+def test_saved_folder_loads_without_the_package(tmp_path):
+    """save_pretrained copies the code: a process that cannot import hf_nlpnotes loads model, backbone and processor
+    with trust_remote_code and gets the same logits."""
+    import os
+    import subprocess
+    import sys
+    import textwrap
+
+    from hf_nlpnotes import NotesResNetImageProcessor
+
+    config = tiny_config(use_squeeze_excitation=True, shortcut_type="A", layer_type="basic", hidden_sizes=[8, 16],
+                         embedding_size=8)
+    model = NotesResNetForImageClassification(config).eval()
+    model.save_pretrained(tmp_path / "saved")
+    NotesResNetImageProcessor(size={"shortest_edge": 32}, crop_size={"height": 32, "width": 32}).save_pretrained(
+        tmp_path / "saved"
+    )
+    pixel_values = torch.randn(2, 3, 32, 32)
+    torch.save(pixel_values, tmp_path / "pixel_values.pt")
+    with torch.no_grad():
+        torch.save(model(pixel_values).logits, tmp_path / "expected.pt")
+    code = textwrap.dedent(
+        f"""
+        import importlib.abc, sys, torch
+        class Block(importlib.abc.MetaPathFinder):
+            def find_spec(self, name, path, target=None):
+                if name == "hf_nlpnotes" or name.startswith("hf_nlpnotes."):
+                    raise ModuleNotFoundError(name)
+        sys.meta_path.insert(0, Block())
+        from transformers import AutoBackbone, AutoConfig, AutoImageProcessor, AutoModelForImageClassification
+        import numpy as np
+        folder = r"{tmp_path / 'saved'}"
+        model = AutoModelForImageClassification.from_pretrained(folder, trust_remote_code=True).eval()
+        assert type(model).__module__.startswith("transformers_modules"), type(model).__module__
+        # (AutoBackbone.from_pretrained treats every local folder as a Hub repo id in transformers 5.23: from_config)
+        config = AutoConfig.from_pretrained(folder, trust_remote_code=True, out_features=["stage1", "stage2"])
+        backbone = AutoBackbone.from_config(config, trust_remote_code=True)
+        assert backbone.channels == [8, 16], backbone.channels
+        processor = AutoImageProcessor.from_pretrained(folder, trust_remote_code=True)
+        assert processor(np.zeros((20, 20), dtype=np.uint8), return_tensors="pt").pixel_values.shape == (1, 3, 32, 32)
+        with torch.no_grad():
+            logits = model(torch.load(r"{tmp_path / 'pixel_values.pt'}")).logits
+        torch.testing.assert_close(logits, torch.load(r"{tmp_path / 'expected.pt'}"), rtol=0, atol=1e-6)
+        print("ok")
+        """
+    )
+    environment = {**os.environ, "HF_HOME": str(tmp_path / "hf_home"), "OMP_NUM_THREADS": "1"}
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=environment,
+                            cwd=tmp_path)
+    assert result.returncode == 0 and result.stdout.strip().endswith("ok"), result.stderr[-3000:]

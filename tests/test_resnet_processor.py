@@ -9,6 +9,16 @@ from transformers import AutoImageProcessor, pipeline
 
 from hf_nlpnotes import NotesResNetConfig, NotesResNetForImageClassification, NotesResNetImageProcessor
 
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    """Tiny networks run fastest on one thread, and a busy shared CI machine makes 2-thread regions wait."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 MEAN = np.array([0.485, 0.456, 0.406], dtype=np.float32)
 STD = np.array([0.229, 0.224, 0.225], dtype=np.float32)
 
@@ -71,7 +81,8 @@ def test_rgba_is_composited_on_white():
     np.testing.assert_allclose(pixel_values[0, :, 100, 100].numpy(), (1.0 - MEAN) / STD, atol=1e-5)
     opaque = Image.new("RGBA", (256, 256), (200, 10, 10, 255))
     pixel_values = NotesResNetImageProcessor()(opaque, return_tensors="pt").pixel_values
-    np.testing.assert_allclose(pixel_values[0, :, 5, 5].numpy(), (np.array([200, 10, 10]) / 255 - MEAN) / STD, atol=1e-5)
+    expected = (np.array([200, 10, 10]) / 255 - MEAN) / STD
+    np.testing.assert_allclose(pixel_values[0, :, 5, 5].numpy(), expected, atol=1e-5)
 
 
 def test_numpy_and_tensor_inputs_match_pil():
@@ -104,7 +115,9 @@ def test_auto_image_processor_round_trip(tmp_path):
     assert isinstance(reloaded, NotesResNetImageProcessor)
     assert reloaded.size["shortest_edge"] == 36 and reloaded.crop_size["height"] == 32
     image = random_image("RGB", (50, 40))
-    torch.testing.assert_close(reloaded(image, return_tensors="pt").pixel_values, processor(image, return_tensors="pt").pixel_values)
+    torch.testing.assert_close(
+        reloaded(image, return_tensors="pt").pixel_values, processor(image, return_tensors="pt").pixel_values
+    )
 
 
 def test_datasets_with_transform():
@@ -130,7 +143,8 @@ def test_pipeline_image_classification(tmp_path):
     )
     model = NotesResNetForImageClassification(config).eval()
     model.save_pretrained(tmp_path)
-    NotesResNetImageProcessor(size={"shortest_edge": 32}, crop_size={"height": 32, "width": 32}).save_pretrained(tmp_path)
+    processor = NotesResNetImageProcessor(size={"shortest_edge": 32}, crop_size={"height": 32, "width": 32})
+    processor.save_pretrained(tmp_path)
     classifier = pipeline("image-classification", model=str(tmp_path))
     # grayscale: the pipeline's own loader and the processor agree on it (for RGBA the loader drops the alpha)
     image = random_image("L", (40, 30))

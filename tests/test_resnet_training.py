@@ -9,6 +9,15 @@ from hf_nlpnotes import NotesResNetForImageClassification, NotesResNetImageProce
 from hf_nlpnotes.data import fashion_mnist
 
 
+@pytest.fixture(autouse=True)
+def _one_thread():
+    """Tiny networks run fastest on one thread, and a busy shared CI machine makes 2-thread regions wait."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 class FixedImages(torch.utils.data.Dataset):
     """16 random 32×32 images with fixed labels: a set the network can memorise in a few steps."""
 

@@ -9,12 +9,13 @@ Two sources:
   and `fc`; timm's SE-ResNets add `layer*.<block>.se.fc{1,2}`, which map onto the shared SqueezeExcitation. The
   architecture (block type, depths, widths, stem, shortcut option, SE) is read off the tensor shapes. torchvision
   puts the stride on the 3×3 ("v1.5"); pass `downsample_in_bottleneck=True` for checkpoints of the paper's variant.
+  A checkpoint without any `downsample` weights is read as shortcut option A with hf_nlpnotes' convention (the input
+  fills the first channels, the new ones are zeros); nets that pad on both sides of the channels differ from it.
 
     python -m hf_nlpnotes.converters.resnet SRC OUTPUT_DIR [--depth 50] [--overwrite]
 """
 
 import argparse
-import json
 import os
 import re
 from pathlib import Path
@@ -22,7 +23,7 @@ from pathlib import Path
 import torch
 
 from ..models.configuration_notes_resnet import NotesResNetConfig
-from .common import check_and_load, load_weight_file, prepare_output_dir
+from .common import check_and_load, load_weight_file, prepare_output_dir, read_json
 from ..models.image_processing_notes_resnet import NotesResNetImageProcessor
 from ..models.modeling_notes_resnet import NotesResNetForImageClassification, NotesResNetModel
 
@@ -50,7 +51,7 @@ def _check_depth(config: NotesResNetConfig, depth: int | None, source):
 def _from_transformers_folder(folder: Path, config_overrides: dict):
     from transformers import ResNetConfig, ResNetForImageClassification, ResNetModel
 
-    raw = json.loads((folder / "config.json").read_text())
+    raw = read_json(folder / "config.json")
     if raw.get("model_type") != "resnet":
         raise ValueError(f"{folder}/config.json has model_type {raw.get('model_type')!r}, expected 'resnet'")
     source_config = ResNetConfig.from_pretrained(folder)
@@ -112,7 +113,10 @@ def _torchvision_config(state_dict: dict[str, torch.Tensor], config_overrides: d
     embedding_size, num_channels = state_dict["conv1.weight"].shape[:2]
 
     with_projection = [
-        (stage, block) for stage in stages for block in blocks[stage] if f"layer{stage}.{block}.downsample.0.weight" in state_dict
+        (stage, block)
+        for stage in stages
+        for block in blocks[stage]
+        if f"layer{stage}.{block}.downsample.0.weight" in state_dict
     ]
     if len(with_projection) == sum(depths):
         shortcut_type = "C"

@@ -5,11 +5,18 @@ the same, new fields for what it lacks (shortcut type, squeeze-and-excitation, C
 from transformers import PreTrainedConfig
 from transformers.backbone_utils import BackboneConfigMixin
 
-from .configuration_notes_utils import check_activation, check_choice, check_positive_int
+from .configuration_notes_utils import check_activation, check_choice, check_positive_float, check_positive_int
 
 LAYER_TYPES = ("basic", "bottleneck")
 SHORTCUT_TYPES = ("A", "B", "C")
 STEM_TYPES = ("imagenet", "cifar")
+BOOLEAN_FIELDS = (
+    "downsample_in_first_stage",
+    "downsample_in_bottleneck",
+    "use_squeeze_excitation",
+    "zero_init_last_batch_norm",
+    "use_channels_last",
+)
 
 
 def _fail(config, field: str, value, expected: str):
@@ -38,7 +45,10 @@ class NotesResNetConfig(BackboneConfigMixin, PreTrainedConfig):
         se_reduction: reduction ratio r of the SE bottleneck (C → C/r → C).
         zero_init_last_batch_norm: initialise the last BN scale of every residual branch to 0, so that every block
             starts as the identity (Goyal et al., 2017).
-        layer_norm_eps: epsilon of every BatchNorm (kept under transformers' usual name; 1e-5 as torchvision).
+        batch_norm_eps: epsilon of every BatchNorm (1e-5, as torchvision and transformers' ResNet).
+        use_channels_last: run the network in NHWC (channels_last) memory format whatever the layout of the input:
+            the input is converted once before the stem (a no-op for NHWC input) and every later op keeps NHWC. The
+            oneDNN (CPU) and cuDNN convolution kernels are faster in NHWC; the values are the same either way.
         out_features / out_indices: stages returned by the backbone (`AutoBackbone`); names "stem", "stage1", ...
     """
 
@@ -58,12 +68,15 @@ class NotesResNetConfig(BackboneConfigMixin, PreTrainedConfig):
     use_squeeze_excitation: bool = False
     se_reduction: int = 16
     zero_init_last_batch_norm: bool = False
-    layer_norm_eps: float = 1e-5
-    initializer_range: float = 0.02
+    batch_norm_eps: float = 1e-5
+    use_channels_last: bool = True
 
     def __post_init__(self, **kwargs):
-        self.hidden_sizes = list(self.hidden_sizes) if self.hidden_sizes is not None else [256, 512, 1024, 2048]
-        self.depths = list(self.depths) if self.depths is not None else [3, 4, 6, 3]
+        for field, default in (("hidden_sizes", [256, 512, 1024, 2048]), ("depths", [3, 4, 6, 3])):
+            value = getattr(self, field)
+            if value is not None and not isinstance(value, (list, tuple)):
+                _fail(self, field, value, "a non-empty list of positive integers")
+            setattr(self, field, list(value) if value is not None else default)
         self.stage_names = ["stem"] + [f"stage{index}" for index in range(1, len(self.depths) + 1)]
         self.set_output_features_output_indices(
             out_indices=kwargs.pop("out_indices", None), out_features=kwargs.pop("out_features", None)
@@ -102,8 +115,10 @@ class NotesResNetConfig(BackboneConfigMixin, PreTrainedConfig):
                         f"{type(self).__name__}.shortcut_type 'A' (zero-padding identity) cannot shrink channels, but "
                         f"stage{stage} goes from {before} to {after} channels; use shortcut_type 'B' or 'C'"
                     )
-        if not isinstance(self.layer_norm_eps, (int, float)) or self.layer_norm_eps <= 0:
-            _fail(self, "layer_norm_eps", self.layer_norm_eps, "a positive number")
+        check_positive_float(self, "batch_norm_eps")
+        for field in BOOLEAN_FIELDS:
+            if not isinstance(getattr(self, field), bool):
+                _fail(self, field, getattr(self, field), "True or False")
 
     @property
     def total_stride(self) -> int:

@@ -47,4 +47,7 @@ def _with_channel_axis(image):
     return image
 
 
+# saved folders carry this file and an auto_map entry, so they load without hf_nlpnotes (trust_remote_code=True)
+NotesResNetImageProcessor.register_for_auto_class("AutoImageProcessor")
+
 __all__ = ["NotesResNetImageProcessor", "IMAGENET_DEFAULT_MEAN", "IMAGENET_DEFAULT_STD"]

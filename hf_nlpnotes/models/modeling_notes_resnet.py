@@ -8,11 +8,14 @@ zero-initialised last BN per block.
 Module names mirror transformers' ResNet, so a `ResNetForImageClassification` checkpoint loads into the matching
 `NotesResNetForImageClassification` key for key (shortcut B, no SE); see `hf_nlpnotes.converters.resnet`.
 
-Speed without doing less work: ReLUs and residual sums run in place where autograd does not need their input
-(BatchNorm's backward needs its input, not its output), and the zero-padding shortcut adds the subsampled input
-into the first channels of the branch output instead of building a padded copy. Every op keeps the memory format of
-its input, so `model.to(memory_format=torch.channels_last)` with channels_last inputs trains and infers end to end
-in NHWC.
+Speed without doing less work (benchmarks/bench_resnet.py):
+- NHWC: with `config.use_channels_last` (the default) the network runs in channels_last memory format whatever the
+  input layout (one copy of the input; the weights are kept NHWC too), where the oneDNN / cuDNN kernels are faster.
+  Every op keeps the memory format of its input, so NCHW runs (use_channels_last=False) work the same way.
+- ReLUs and residual sums run in place where autograd does not need the overwritten tensor (BatchNorm's backward
+  needs its input, not its output), and the zero-padding shortcut adds the subsampled input into the first
+  channels of the branch output instead of building a padded copy.
+- At inference (BN using its running statistics), BN is folded into the preceding convolution.
 """
 
 import math
@@ -33,7 +36,12 @@ from transformers.utils import logging
 from transformers.utils.generic import can_return_tuple
 
 from .configuration_notes_resnet import NotesResNetConfig
-from .modeling_notes_utils import check_rank, sequence_classification_loss
+from .modeling_notes_utils import (
+    NotesSaveWithCodeMixin,
+    check_rank,
+    register_auto_classes,
+    sequence_classification_loss,
+)
 from .notes_layers import SqueezeExcitation
 
 logger = logging.get_logger(__name__)
@@ -56,7 +64,27 @@ class NotesResNetConvLayer(nn.Module):
         self.activation = _activation(activation) if activation is not None else nn.Identity()
 
     def forward(self, hidden_state: torch.Tensor) -> torch.Tensor:
+        if self._fold_batch_norm(hidden_state):
+            return self.activation(self._conv_with_folded_batch_norm(hidden_state))
         return self.activation(self.normalization(self.convolution(hidden_state)))
+
+    def _fold_batch_norm(self, hidden_state: torch.Tensor) -> bool:
+        """At inference BN (running statistics) is an affine map per channel and can be folded into the convolution:
+        W' = W·γ/σ, b' = β − μ·γ/σ. The same math, still differentiable (frozen-BN fine-tuning works). Folding costs
+        a pass over the weights and saves one over the outputs, so it is done where the outputs are the larger."""
+        if self.normalization.training or not self.normalization.track_running_stats:
+            return False
+        batch, _, height, width = hidden_state.shape
+        stride_h, stride_w = self.convolution.stride
+        output_positions = batch * (height // stride_h) * (width // stride_w)
+        return output_positions > self.convolution.weight[0].numel()
+
+    def _conv_with_folded_batch_norm(self, hidden_state: torch.Tensor) -> torch.Tensor:
+        conv, norm = self.convolution, self.normalization
+        scale = norm.weight * torch.rsqrt(norm.running_var + norm.eps)
+        weight = conv.weight * scale.view(-1, 1, 1, 1).to(conv.weight.dtype)
+        bias = (norm.bias - norm.running_mean * scale).to(conv.weight.dtype)
+        return nn.functional.conv2d(hidden_state, weight, bias, conv.stride, conv.padding, conv.dilation, conv.groups)
 
 
 class NotesResNetEmbeddings(nn.Module):
@@ -71,7 +99,7 @@ class NotesResNetEmbeddings(nn.Module):
             kernel_size=7 if imagenet else 3,
             stride=2 if imagenet else 1,
             activation=config.hidden_act,
-            eps=config.layer_norm_eps,
+            eps=config.batch_norm_eps,
         )
         self.pooler = nn.MaxPool2d(kernel_size=3, stride=2, padding=1) if imagenet else nn.Identity()
 
@@ -121,7 +149,7 @@ class NotesResNetZeroPadShortCut(nn.Module):
 def _make_shortcut(config: NotesResNetConfig, in_channels: int, out_channels: int, stride: int) -> nn.Module:
     changes_shape = in_channels != out_channels or stride != 1
     if config.shortcut_type == "C" or (config.shortcut_type == "B" and changes_shape):
-        return NotesResNetShortCut(in_channels, out_channels, stride, config.layer_norm_eps)
+        return NotesResNetShortCut(in_channels, out_channels, stride, config.batch_norm_eps)
     if config.shortcut_type == "A" and changes_shape:
         return NotesResNetZeroPadShortCut(in_channels, out_channels, stride)
     return nn.Identity()
@@ -136,7 +164,7 @@ class NotesResNetBlock(GradientCheckpointingLayer):
 
     def __init__(self, config: NotesResNetConfig, in_channels: int, out_channels: int, stride: int = 1):
         super().__init__()
-        act, eps = config.hidden_act, config.layer_norm_eps
+        act, eps = config.hidden_act, config.batch_norm_eps
         if config.layer_type == "basic":
             layers = [
                 NotesResNetConvLayer(in_channels, out_channels, 3, stride, act, eps),
@@ -210,7 +238,7 @@ class NotesResNetEncoder(nn.Module):
         return hidden_state, hidden_states
 
 
-class NotesResNetPreTrainedModel(PreTrainedModel):
+class NotesResNetPreTrainedModel(NotesSaveWithCodeMixin, PreTrainedModel):
     config_class = NotesResNetConfig
     config: NotesResNetConfig
     base_model_prefix = "resnet"
@@ -218,6 +246,30 @@ class NotesResNetPreTrainedModel(PreTrainedModel):
     input_modalities = ("image",)
     supports_gradient_checkpointing = True
     _no_split_modules = ["NotesResNetConvLayer", "NotesResNetShortCut"]
+
+    def post_init(self):
+        super().post_init()
+        self._apply_preferred_memory_format()
+
+    @classmethod
+    def from_pretrained(cls, *args, **kwargs):
+        loaded = super().from_pretrained(*args, **kwargs)
+        # loading replaces the tensors built by __init__, so their memory format is set again here
+        model = loaded[0] if isinstance(loaded, tuple) else loaded
+        model._apply_preferred_memory_format()
+        return loaded
+
+    def card_config_summary(self) -> dict:
+        names = ("layer_type", "depths", "hidden_sizes", "shortcut_type", "stem_type", "use_squeeze_excitation",
+                 "se_reduction", "downsample_in_bottleneck")
+        return {name: getattr(self.config, name) for name in names}
+
+    def _apply_preferred_memory_format(self):
+        """With `config.use_channels_last`, keep the convolution weights in NHWC too: an NCHW weight next to an NHWC
+        input is reordered on every call (that halved CPU inference throughput in benchmarks/bench_resnet.py).
+        `Module.to` swaps the tensors behind the same Parameter objects, so optimizers built later are unaffected."""
+        if self.config.use_channels_last:
+            self.to(memory_format=torch.channels_last)
 
     @torch.no_grad()
     def _init_weights(self, module):
@@ -241,8 +293,15 @@ class NotesResNetPreTrainedModel(PreTrainedModel):
             if getattr(module, "num_batches_tracked", None) is not None:
                 init.zeros_(module.num_batches_tracked)
 
+    def _prepare_pixel_values(self, pixel_values: torch.Tensor | None) -> torch.Tensor:
+        """Clear errors for the usual mistakes, before the first convolution; then the memory format to run in."""
+        self._check_pixel_values(pixel_values)
+        if self.config.use_channels_last:
+            # one copy of the input; every later op inherits NHWC from its input (a no-op for NHWC input)
+            pixel_values = pixel_values.contiguous(memory_format=torch.channels_last)
+        return pixel_values
+
     def _check_pixel_values(self, pixel_values: torch.Tensor | None):
-        """Clear errors for the usual mistakes, before the first convolution."""
         if pixel_values is None:
             raise ValueError("pixel_values is required ([batch, channels, height, width] floats)")
         check_rank(pixel_values, 4, "pixel_values", "batch, channels, height, width")
@@ -280,7 +339,7 @@ class NotesResNetModel(NotesResNetPreTrainedModel):
     def forward(
         self, pixel_values: torch.Tensor | None = None, output_hidden_states: bool | None = None, **kwargs
     ) -> BaseModelOutputWithPoolingAndNoAttention:
-        self._check_pixel_values(pixel_values)
+        pixel_values = self._prepare_pixel_values(pixel_values)
         if output_hidden_states is None:
             output_hidden_states = self.config.output_hidden_states
         last_hidden_state, hidden_states = self.encoder(self.embedder(pixel_values), output_hidden_states)
@@ -350,7 +409,7 @@ class NotesResNetBackbone(BackboneMixin, NotesResNetPreTrainedModel):
     def forward(
         self, pixel_values: torch.Tensor | None = None, output_hidden_states: bool | None = None, **kwargs
     ) -> BackboneOutput:
-        self._check_pixel_values(pixel_values)
+        pixel_values = self._prepare_pixel_values(pixel_values)
         _, hidden_states = self.encoder(self.embedder(pixel_values), output_hidden_states=True)
         feature_maps = tuple(
             hidden_states[index] for index, stage in enumerate(self.stage_names) if stage in self.out_features
@@ -358,7 +417,15 @@ class NotesResNetBackbone(BackboneMixin, NotesResNetPreTrainedModel):
         return BackboneOutput(feature_maps=feature_maps, hidden_states=hidden_states, attentions=None)
 
 
+AUTO_CLASSES = {
+    "AutoModel": NotesResNetModel,
+    "AutoModelForImageClassification": NotesResNetForImageClassification,
+    "AutoBackbone": NotesResNetBackbone,
+}
+register_auto_classes(NotesResNetConfig, NotesResNetPreTrainedModel, AUTO_CLASSES)
+
 __all__ = [
+    "AUTO_CLASSES",
     "NotesResNetPreTrainedModel",
     "NotesResNetModel",
     "NotesResNetForImageClassification",
