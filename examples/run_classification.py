@@ -28,7 +28,7 @@ from transformers import (
 import hf_nlpnotes
 from hf_nlpnotes import NotesBertForSequenceClassification, NotesBertTokenizer
 from hf_nlpnotes.plotting import plot_loss_curve
-from hf_nlpnotes.training import TimeBudgetCallback, prepare_output_dir
+from hf_nlpnotes.training import TimeBudgetCallback, build_on_main_process, prepare_output_dir
 
 
 def parse_args(argv=None):
@@ -87,7 +87,11 @@ def main(argv=None):
         tokenizer = AutoTokenizer.from_pretrained(args.model_name_or_path)
         model = AutoModelForSequenceClassification.from_pretrained(args.model_name_or_path, **label_fields)
     else:
-        tokenizer = NotesBertTokenizer.train_from_texts(split["train"]["text"], vocab_size=args.vocab_size)
+        tokenizer = build_on_main_process(
+            lambda: NotesBertTokenizer.train_from_texts(split["train"]["text"], vocab_size=args.vocab_size),
+            output_dir / "tokenizer",
+            NotesBertTokenizer.from_pretrained,
+        )
         config = hf_nlpnotes.load_preset(args.preset, vocab_size=len(tokenizer), **label_fields)
         model = NotesBertForSequenceClassification(config)
 
@@ -127,6 +131,8 @@ def main(argv=None):
     )
     trainer.train()
     metrics = trainer.evaluate()
+    if not trainer.is_world_process_zero():  # under torchrun the main process saves and reports
+        return {}
     print(f"test accuracy {metrics['eval_accuracy']:.3f} on {len(encoded['test'])} sentences")
 
     trainer.save_model(str(output_dir))

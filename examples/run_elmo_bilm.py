@@ -141,6 +141,8 @@ def main(argv=None):
     print(f"eval perplexity after {trainer.state.global_step} steps: forward {after['forward_perplexity']:.1f}, "
           f"backward {after['backward_perplexity']:.1f}")  # fmt: skip
 
+    if not trainer.is_world_process_zero():  # under torchrun the main process saves and reports
+        return {}
     model.save_pretrained(output_dir)
     tokenizer.save_pretrained(output_dir)
     plot_loss_curve(trainer.state.log_history, output_dir / "loss_curve.png", title="ELMo biLM: mean of both directions")

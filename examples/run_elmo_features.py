@@ -175,6 +175,8 @@ def main(argv=None):
     )
     trainer.train()
     metrics = trainer.evaluate()
+    if not trainer.is_world_process_zero():  # under torchrun the main process saves and reports
+        return {}
     print(f"test accuracy {metrics['eval_accuracy']:.3f} on {len(encoded['test'])} examples")
 
     weights = torch.softmax(model.scalar_mix.layer_weights.detach(), dim=0).tolist()
@@ -190,9 +192,10 @@ def main(argv=None):
     auto_class = AutoModelForSequenceClassification if args.task == "sentence" else AutoModelForTokenClassification
     reloaded = auto_class.from_pretrained(output_dir)
     assert isinstance(reloaded, model_class)
-    trainer.model = reloaded
-    again = trainer.evaluate()
-    print(f"reloaded from {output_dir}: test accuracy {again['eval_accuracy']:.3f}")
+    if trainer.args.world_size == 1:  # a distributed evaluation would wait for the other ranks, which have returned
+        trainer.model = reloaded
+        again = trainer.evaluate()
+        print(f"reloaded from {output_dir}: test accuracy {again['eval_accuracy']:.3f}")
     return {"accuracy": metrics["eval_accuracy"], "layer_weights": weights, "output_dir": str(output_dir)}
 
 

@@ -165,6 +165,8 @@ def main(argv=None):
     accuracy, loss = metrics["eval_accuracy"], metrics["eval_loss"]
     logger.warning(f"test accuracy ({len(test)} images): {accuracy:.4f}, loss {loss:.4f}")
 
+    if not trainer.is_world_process_zero():  # under torchrun the main process saves and reports
+        return {}
     model.save_pretrained(output_dir)
     processor.save_pretrained(output_dir)
     curve = plot_loss_curve(

@@ -30,7 +30,13 @@ from transformers import (
 import hf_nlpnotes
 from hf_nlpnotes import NotesBertForMaskedLM, NotesBertForPreTraining, NotesBertTokenizer
 from hf_nlpnotes.plotting import plot_loss_curve
-from hf_nlpnotes.training import ReplicaConsistencyCallback, TimeBudgetCallback, prepare_output_dir, read_text_lines
+from hf_nlpnotes.training import (
+    ReplicaConsistencyCallback,
+    TimeBudgetCallback,
+    build_on_main_process,
+    prepare_output_dir,
+    read_text_lines,
+)
 
 DEMO_SENTENCES = [
     "In the beginning God created the [MASK] and the earth.",
@@ -105,16 +111,15 @@ def main(argv=None):
     # (WordPiece training is not deterministic across processes), and the others load what it wrote
     distributed = PartialState()
     output_dir = prepare_output_dir(args.output_dir, args.overwrite_output_dir)
-    tokenizer_dir = output_dir / "tokenizer"
-    with distributed.main_process_first():
+    with distributed.main_process_first():  # the main process extracts and caches the corpus first
         lines = load_corpus(args.train_file)
-        if distributed.is_main_process:
-            print(f"corpus: {len(lines)} lines")
-            tokenizer = NotesBertTokenizer.train_from_texts(lines, vocab_size=args.vocab_size)
-            if distributed.num_processes > 1:
-                tokenizer.save_pretrained(tokenizer_dir)
-        else:
-            tokenizer = NotesBertTokenizer.from_pretrained(tokenizer_dir)
+    if distributed.is_main_process:
+        print(f"corpus: {len(lines)} lines")
+    tokenizer = build_on_main_process(
+        lambda: NotesBertTokenizer.train_from_texts(lines, vocab_size=args.vocab_size),
+        output_dir / "tokenizer",
+        NotesBertTokenizer.from_pretrained,
+    )
     config = hf_nlpnotes.load_preset(
         args.preset,
         vocab_size=len(tokenizer),

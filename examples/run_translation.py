@@ -36,7 +36,7 @@ import hf_nlpnotes
 from hf_nlpnotes import NotesTransformerForConditionalGeneration, NotesTransformerTokenizer
 from hf_nlpnotes.data.parallel import english_spanish_pairs_file, read_pairs, split_pairs
 from hf_nlpnotes.plotting import plot_attention_maps, plot_loss_curve
-from hf_nlpnotes.training import TimeBudgetCallback, prepare_output_dir
+from hf_nlpnotes.training import TimeBudgetCallback, build_on_main_process, prepare_output_dir
 
 try:  # installed: the examples ship as the package hf_nlpnotes._examples
     from .plot_transformer_attention import attention_maps
@@ -105,7 +105,7 @@ def main(argv=None):
     args = parse_args(argv)
     logging.set_verbosity_warning()  # info would print every config; progress bars stay on
     logging.enable_progress_bar()
-    prepare_output_dir(args.output_dir, args.overwrite_output_dir)
+    output_dir = prepare_output_dir(args.output_dir, args.overwrite_output_dir)
     if args.threads:
         torch.set_num_threads(args.threads)
     set_seed(args.seed)
@@ -118,8 +118,12 @@ def main(argv=None):
     train_pairs, eval_pairs = split_pairs(pairs, args.eval_pairs, seed=args.seed)
     logger.warning(f"{len(train_pairs)} training pairs, {len(eval_pairs)} held-out pairs from {train_file}")
 
-    tokenizer = NotesTransformerTokenizer.train_from_pairs(
-        train_pairs, vocab_size=args.vocab_size, model_max_length=args.max_length
+    tokenizer = build_on_main_process(
+        lambda: NotesTransformerTokenizer.train_from_pairs(
+            train_pairs, vocab_size=args.vocab_size, model_max_length=args.max_length
+        ),
+        output_dir / "tokenizer",
+        NotesTransformerTokenizer.from_pretrained,
     )
     overrides = {"vocab_size": len(tokenizer), "max_position_embeddings": max(args.max_length, 16)}
     if args.norm_type:
@@ -194,6 +198,8 @@ def main(argv=None):
     metrics = trainer.evaluate()
     steps, bleu, loss = trainer.state.global_step, metrics["eval_bleu"], metrics["eval_loss"]
     logger.warning(f"held-out BLEU after {steps} steps: {bleu:.2f} (loss {loss:.3f})")
+    if not trainer.is_world_process_zero():  # under torchrun the main process saves and reports
+        return {}
     loss_curve = os.path.join(args.output_dir, "loss_curve.png")
     plot_loss_curve(trainer.state.log_history, loss_curve, "Transformer training loss")
 

@@ -101,7 +101,9 @@ def _matching_presets(config: dict) -> list[str]:
     for name in list_presets(config["model_type"]):
         fields = preset_dict(name)
         fields.pop("model_type")
-        if all(config.get(key) == value for key, value in fields.items()):
+        # transformers writes num_labels only as the length of id2label
+        saved = dict(config, num_labels=len(config["id2label"])) if "id2label" in config else config
+        if all(saved.get(key) == value for key, value in fields.items()):
             matches.append(name)
     return matches
 

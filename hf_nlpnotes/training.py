@@ -47,6 +47,25 @@ def prepare_output_dir(output_dir: str | os.PathLike, overwrite: bool = False) -
     return Path(output_dir)
 
 
+def build_on_main_process(build, save_dir: str | os.PathLike, load):
+    """Runs `build()` (e.g. training a tokenizer) once, on the main process, and hands the others what it saved.
+
+    Under torchrun / accelerate launch every rank would otherwise build its own copy, and WordPiece training is not
+    deterministic across processes: the ranks would disagree on the vocabulary. Single-process runs just build.
+    """
+    from accelerate import PartialState
+
+    state = PartialState()
+    if state.num_processes == 1:
+        return build()
+    with state.main_process_first():
+        if state.is_main_process:
+            built = build()
+            built.save_pretrained(save_dir)
+            return built
+        return load(save_dir)
+
+
 def read_text_lines(path: str | os.PathLike, min_chars: int = 1) -> list[str]:
     """Non-empty lines of a UTF-8 text file (one document, verse or sentence a line)."""
     path = Path(path)

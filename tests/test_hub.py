@@ -38,7 +38,6 @@ ARCHITECTURES = {
             from hf_nlpnotes import NotesBertConfig, NotesBertForMaskedLM, NotesBertTokenizer
             processor = NotesBertTokenizer.train_from_texts(["the earth was formless and empty"] * 10, vocab_size=60, min_frequency=1, show_progress=False)
             model = NotesBertForMaskedLM(NotesBertConfig(vocab_size=len(processor), hidden_size=32, num_hidden_layers=1, num_attention_heads=2, intermediate_size=40))
-            inputs = dict(processor(["the earth was empty", "formless"], padding=True, return_tensors="pt"))
         """,
         model_auto="AutoModelForMaskedLM",
         processor_auto="AutoTokenizer",
@@ -52,7 +51,6 @@ ARCHITECTURES = {
             from hf_nlpnotes import NotesElmoModel, NotesElmoTokenizer, load_preset
             processor = NotesElmoTokenizer.build_from_texts(["the cat sat on the mat"])
             model = NotesElmoModel(load_preset("elmo-tiny"))
-            inputs = dict(processor(["the cat sat", "on the mat"], padding=True, return_tensors="pt"))
         """,
         model_auto="AutoModel",
         processor_auto="AutoTokenizer",
@@ -66,7 +64,6 @@ ARCHITECTURES = {
             from hf_nlpnotes import NotesTransformerForConditionalGeneration, NotesTransformerTokenizer, load_preset
             processor = NotesTransformerTokenizer.train_from_texts(["the cat sat on the mat", "el gato se sienta"] * 5, vocab_size=80, min_frequency=1)
             model = NotesTransformerForConditionalGeneration(load_preset("transformer-tiny", vocab_size=len(processor)))
-            inputs = dict(processor(["the cat sat"], text_target=["el gato"], return_tensors="pt"))
         """,
         model_auto="AutoModelForSeq2SeqLM",
         processor_auto="AutoTokenizer",
@@ -74,6 +71,19 @@ ARCHITECTURES = {
         output="logits",
         base_auto="AutoModel",
         pipeline_tag="translation",
+    ),
+    "resnet": dict(
+        build="""
+            from hf_nlpnotes import NotesResNetForImageClassification, NotesResNetImageProcessor, load_preset
+            processor = NotesResNetImageProcessor(size={"shortest_edge": 40}, crop_size={"height": 32, "width": 32})
+            model = NotesResNetForImageClassification(load_preset("resnet-20", num_labels=3))
+        """,
+        model_auto="AutoModelForImageClassification",
+        processor_auto="AutoImageProcessor",
+        inputs="""import numpy; from PIL import Image; inputs = dict(processor([Image.fromarray((numpy.arange(48 * 40 * 3) % 251).reshape(48, 40, 3).astype("uint8"))], return_tensors="pt"))""",
+        output="logits",
+        base_auto="AutoModel",
+        pipeline_tag="image-classification",
     ),
 }
 
@@ -104,7 +114,7 @@ def test_push_then_load_without_the_package(name, hub, tmp_path):
     server, env = hub
     spec = ARCHITECTURES[name]
     repo = f"tester/notes-{name}"
-    push = textwrap.dedent(spec["build"]) + textwrap.dedent(
+    push = textwrap.dedent(spec["build"]) + spec["inputs"] + "\n" + textwrap.dedent(
         f"""
         import json, torch
         from safetensors.torch import save_file

@@ -11,15 +11,18 @@ import numpy as np
 from transformers.image_processing_backends import PilBackend
 from transformers.image_utils import PILImageResampling
 
+from .notes_model_card import NotesModelCardMixin
+
 # the ImageNet statistics torchvision and timm use (transformers' IMAGENET_DEFAULT_*)
 IMAGENET_DEFAULT_MEAN = [0.485, 0.456, 0.406]
 IMAGENET_DEFAULT_STD = [0.229, 0.224, 0.225]
 
 
-class NotesResNetImageProcessor(PilBackend):
+class NotesResNetImageProcessor(NotesModelCardMixin, PilBackend):
     """Resize (shorter side) → center crop → rescale → normalise, on the portable PIL/NumPy backend."""
 
     model_input_names = ["pixel_values"]
+    notes_model_type = "notes_resnet"
     resample = PILImageResampling.BILINEAR
     size = {"shortest_edge": 256}
     default_to_square = False
