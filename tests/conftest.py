@@ -13,6 +13,17 @@ import pytest  # noqa: E402
 import torch  # noqa: E402
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+
+# Prepended to code run in a subprocess that must work without hf_nlpnotes: any import of it fails there, so
+# everything the subprocess uses comes from the code saved with the model (trust_remote_code=True).
+BLOCK_PACKAGE = """
+import importlib.abc, sys
+class _BlockPackage(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path, target=None):
+        if name == "hf_nlpnotes" or name.startswith("hf_nlpnotes."):
+            raise ModuleNotFoundError(f"No module named {name!r} (blocked by the test)")
+sys.meta_path.insert(0, _BlockPackage())
+"""
 SHARED = REPO_ROOT.parent / "shared"
 
 

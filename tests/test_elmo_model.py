@@ -2,6 +2,8 @@
 
 import pytest
 import torch
+
+from tests.conftest import BLOCK_PACKAGE
 from transformers import AutoConfig, AutoModel, AutoModelForPreTraining
 
 import hf_nlpnotes  # noqa: F401
@@ -316,14 +318,9 @@ def test_saved_folder_loads_without_the_package(batch, tmp_path):
     NotesElmoTokenizer.build_from_texts(["the cat sat"]).save_pretrained(tmp_path / "saved")
     with torch.no_grad():
         torch.save(model.elmo(**batch).last_hidden_state, tmp_path / "expected.pt")
-    code = textwrap.dedent(
+    code = BLOCK_PACKAGE + textwrap.dedent(
         f"""
-        import importlib.abc, sys, torch
-        class Block(importlib.abc.MetaPathFinder):
-            def find_spec(self, name, path, target=None):
-                if name == "hf_nlpnotes" or name.startswith("hf_nlpnotes."):
-                    raise ModuleNotFoundError(name)
-        sys.meta_path.insert(0, Block())
+        import sys, torch
         from transformers import AutoModel, AutoModelForPreTraining, AutoTokenizer
         folder = r"{tmp_path / 'saved'}"
         tokenizer = AutoTokenizer.from_pretrained(folder, trust_remote_code=True)

@@ -16,19 +16,9 @@ import torch
 from huggingface_hub import ModelCard
 from safetensors.torch import load_file
 
-from tests.conftest import REPO_ROOT
+from tests.conftest import BLOCK_PACKAGE, REPO_ROOT
 from tests.hub_server import HubServer
 
-BLOCK_PACKAGE = textwrap.dedent(
-    """
-    import importlib.abc, sys
-    class _Block(importlib.abc.MetaPathFinder):
-        def find_spec(self, name, path, target=None):
-            if name == "hf_nlpnotes" or name.startswith("hf_nlpnotes."):
-                raise ModuleNotFoundError(f"No module named {name!r} (blocked by the test)")
-    sys.meta_path.insert(0, _Block())
-    """
-)
 
 # per architecture: code that builds (model, processor, inputs) with hf_nlpnotes, the Auto classes to load it back
 # with, and the output field to compare

@@ -5,7 +5,8 @@ import textwrap
 
 from huggingface_hub import ModelCard
 
-from tests.test_hub import BLOCK_PACKAGE, hub, run_python  # noqa: F401  (hub is a fixture)
+from tests.conftest import BLOCK_PACKAGE
+from tests.test_hub import hub, run_python  # noqa: F401  (hub is a fixture)
 
 TRAIN = """
 import torch

@@ -2,6 +2,8 @@
 
 import pytest
 import torch
+
+from tests.conftest import BLOCK_PACKAGE
 from torch import nn
 from transformers import AutoBackbone, AutoConfig, AutoModel, AutoModelForImageClassification
 
@@ -426,14 +428,9 @@ def test_saved_folder_loads_without_the_package(tmp_path):
     torch.save(pixel_values, tmp_path / "pixel_values.pt")
     with torch.no_grad():
         torch.save(model(pixel_values).logits, tmp_path / "expected.pt")
-    code = textwrap.dedent(
+    code = BLOCK_PACKAGE + textwrap.dedent(
         f"""
-        import importlib.abc, sys, torch
-        class Block(importlib.abc.MetaPathFinder):
-            def find_spec(self, name, path, target=None):
-                if name == "hf_nlpnotes" or name.startswith("hf_nlpnotes."):
-                    raise ModuleNotFoundError(name)
-        sys.meta_path.insert(0, Block())
+        import sys, torch
         from transformers import AutoBackbone, AutoConfig, AutoImageProcessor, AutoModelForImageClassification
         import numpy as np
         folder = r"{tmp_path / 'saved'}"

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 import torch
+
+from tests.conftest import BLOCK_PACKAGE
 from datasets import Dataset
 from transformers import DataCollatorForSeq2Seq, Seq2SeqTrainer, Seq2SeqTrainingArguments
 
@@ -150,13 +152,8 @@ def test_saved_folder_loads_without_the_package(tmp_path):
     inputs = tokenizer([PAIRS[0][0], PAIRS[1][0]], return_tensors="pt", padding=True)
     expected = model.generate(**inputs, max_new_tokens=6, num_beams=2).tolist()
 
-    code = f"""
-import importlib.abc, json, sys
-class _Block(importlib.abc.MetaPathFinder):
-    def find_spec(self, name, path, target=None):
-        if name == "hf_nlpnotes" or name.startswith("hf_nlpnotes."):
-            raise ModuleNotFoundError(name)
-sys.meta_path.insert(0, _Block())
+    code = BLOCK_PACKAGE + f"""
+import json, sys
 from transformers import AutoModel, AutoModelForSeq2SeqLM, AutoTokenizer
 folder = {str(tmp_path)!r}
 tokenizer = AutoTokenizer.from_pretrained(folder, trust_remote_code=True)
