@@ -13,7 +13,7 @@ import transformers
 from huggingface_hub import ModelCard
 
 from hf_nlpnotes import NotesBertForMaskedLM, load_preset
-from hf_nlpnotes.cli import main
+from hf_nlpnotes.cli import CONVERTERS, RECIPES, main
 from tests.test_bert_training import CORPUS
 from tests.test_hub import hub  # noqa: F401  (fixture)
 
@@ -63,9 +63,12 @@ def test_console_script_is_installed():
     assert done.returncode == 0 and "train" in done.stdout and "push" in done.stdout
 
 
-@pytest.mark.parametrize("args", [["--help"], ["train", "--help"], ["convert", "--help"], ["push", "--help"], ["info", "--help"],
-                                  ["train", "mlm", "--help"], ["convert", "bert", "--help"], ["convert", "resnet", "--help"],
-                                  ["convert", "elmo", "--help"]])
+@pytest.mark.parametrize(
+    "args",
+    [["--help"], ["train", "--help"], ["convert", "--help"], ["push", "--help"], ["info", "--help"]]
+    + [["train", recipe, "--help"] for recipe in RECIPES]
+    + [["convert", architecture, "--help"] for architecture in CONVERTERS],
+)
 def test_help_for_every_command(args):
     done = cli(*args)
     assert done.returncode == 0, done.stderr[-2000:]
