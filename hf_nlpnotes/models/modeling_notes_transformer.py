@@ -299,7 +299,23 @@ def _check_ids(config, ids, embeds, mask, ids_name, mask_name, past_length=0):
         )
 
 
-class NotesTransformerEncoder(NotesTransformerPreTrainedModel):
+class _NotesTransformerStack(NotesTransformerPreTrainedModel):
+    """What the encoder and the decoder share: the token embedding (the shared one when given), its √d_model scale,
+    a stack of identical layers, and the final norm of pre-LN."""
+
+    def __init__(self, config: NotesTransformerConfig, embed_tokens: nn.Embedding | None, layer_class, num_layers: int):
+        super().__init__(config)
+        if embed_tokens is None:
+            embed_tokens = nn.Embedding(config.vocab_size, config.d_model, config.pad_token_id)
+        self.embed_tokens = embed_tokens
+        self.embed_scale = math.sqrt(config.d_model) if config.scale_embedding else 1.0
+        self.layers = nn.ModuleList(layer_class(config, i) for i in range(num_layers))
+        # pre-LN leaves the residual stream un-normalised: one final norm, as in every pre-LN Transformer
+        self.layer_norm = build_norm(config) if config.normalize_before else None
+        self.post_init()
+
+
+class NotesTransformerEncoder(_NotesTransformerStack):
     """N identical layers of self-attention + FFN over the embedded source."""
 
     _can_record_outputs = {
@@ -308,15 +324,7 @@ class NotesTransformerEncoder(NotesTransformerPreTrainedModel):
     }
 
     def __init__(self, config: NotesTransformerConfig, embed_tokens: nn.Embedding | None = None):
-        super().__init__(config)
-        if embed_tokens is None:
-            embed_tokens = nn.Embedding(config.vocab_size, config.d_model, config.pad_token_id)
-        self.embed_tokens = embed_tokens
-        self.embed_scale = math.sqrt(config.d_model) if config.scale_embedding else 1.0
-        self.layers = nn.ModuleList(NotesTransformerEncoderLayer(config, i) for i in range(config.encoder_layers))
-        # pre-LN leaves the residual stream un-normalised: one final norm, as in every pre-LN Transformer
-        self.layer_norm = build_norm(config) if config.normalize_before else None
-        self.post_init()
+        super().__init__(config, embed_tokens, NotesTransformerEncoderLayer, config.encoder_layers)
 
     @merge_with_config_defaults
     @capture_outputs
@@ -339,7 +347,7 @@ class NotesTransformerEncoder(NotesTransformerPreTrainedModel):
         return BaseModelOutput(last_hidden_state=hidden_states)
 
 
-class NotesTransformerDecoder(NotesTransformerPreTrainedModel):
+class NotesTransformerDecoder(_NotesTransformerStack):
     """N identical layers of causal self-attention, cross-attention over the encoder output, and FFN."""
 
     _can_record_outputs = {
@@ -349,14 +357,7 @@ class NotesTransformerDecoder(NotesTransformerPreTrainedModel):
     }
 
     def __init__(self, config: NotesTransformerConfig, embed_tokens: nn.Embedding | None = None):
-        super().__init__(config)
-        if embed_tokens is None:
-            embed_tokens = nn.Embedding(config.vocab_size, config.d_model, config.pad_token_id)
-        self.embed_tokens = embed_tokens
-        self.embed_scale = math.sqrt(config.d_model) if config.scale_embedding else 1.0
-        self.layers = nn.ModuleList(NotesTransformerDecoderLayer(config, i) for i in range(config.decoder_layers))
-        self.layer_norm = build_norm(config) if config.normalize_before else None
-        self.post_init()
+        super().__init__(config, embed_tokens, NotesTransformerDecoderLayer, config.decoder_layers)
 
     @merge_with_config_defaults
     @capture_outputs
