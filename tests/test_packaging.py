@@ -20,9 +20,11 @@ def test_non_editable_install_has_presets(tmp_path):
     )
     assert build.returncode == 0, build.stderr[-2000:]
     probe = (
-        "import json, hf_nlpnotes; "
+        "import json, hf_nlpnotes, hf_nlpnotes.data.bible, hf_nlpnotes.cli; "
+        "from hf_nlpnotes.cli import RECIPES, _recipe_module; "
+        "recipes = {name: _recipe_module(name).__name__ for name in RECIPES}; "
         "print(json.dumps({'file': hf_nlpnotes.__file__, 'presets': hf_nlpnotes.list_presets(), "
-        "'mini': type(hf_nlpnotes.load_preset('bert-mini')).__name__}))"
+        "'mini': type(hf_nlpnotes.load_preset('bert-mini')).__name__, 'recipes': recipes}))"
     )
     # run from an empty folder with only the installed copy on the path: the source checkout must not be used
     done = subprocess.run(
@@ -35,3 +37,5 @@ def test_non_editable_install_has_presets(tmp_path):
     shipped = sorted(path.stem for path in (REPO_ROOT / "configuration").glob("*.json"))
     assert result["presets"] == shipped and "bert-mini" in shipped
     assert result["mini"] == "NotesBertConfig"
+    # `hf-nlpnotes train` finds every recipe inside the installed package, not in a source checkout
+    assert all(module.startswith("hf_nlpnotes._examples.") for module in result["recipes"].values()), result["recipes"]
