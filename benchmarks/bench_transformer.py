@@ -4,6 +4,9 @@ Three measurements, each interleaved (ours, Marian, ours, ...) in one process, m
 - training: forward + backward + Adam step on a fixed batch, in (source + target) tokens per second;
 - greedy generation and beam-4 generation (with the KV cache), in generated tokens per second. Both models are
   forced to generate exactly `--new_tokens` tokens (min = max), so they do the same amount of work.
+  A third row, `notes_transformer (plain weights)`, is ours with `prepack_weights=False`: on the CPU our decoder
+  runs from oneDNN-prepacked fp32 weights during generate() (see `PrepackableLinear`), and that row shows how much
+  of the difference comes from it. Its peak memory includes the packed copies (about the decoder's weights).
 
 Targets on CPU (see issue 4): training >= 1.0x, greedy >= 1.2x. Runs on a GPU when one is present (--device).
 
@@ -66,11 +69,12 @@ def training_step(model, optimizer, batch):
     return step
 
 
-def generation(model, batch, new_tokens, num_beams):
+def generation(model, batch, new_tokens, num_beams, **extra):
     def run():
         with torch.inference_mode():
             model.generate(
                 **batch,
+                **extra,
                 max_new_tokens=new_tokens,
                 min_new_tokens=new_tokens,
                 num_beams=num_beams,
@@ -137,6 +141,8 @@ def main():
         if mode in args.skip:
             continue
         runs = {name: generation(model, gen_batch, args.new_tokens, beams) for name, model in models.items()}
+        plain = generation(ours, gen_batch, args.new_tokens, beams, prepack_weights=False)
+        runs["notes_transformer (plain weights)"] = plain
         tokens = args.gen_batch_size * args.new_tokens
         results = compare(runs, tokens, "tok", args.device, args.repeats, args.warmup)
         report(f"{mode} generation ({beams} beam{'s' if beams > 1 else ''}, KV cache)", results, "tok", "marian")

@@ -61,6 +61,7 @@ ARCHITECTURES = {
         output="logits",
         base_auto="AutoModel",
         pipeline_tag="translation",
+        generates=True,  # the saved code's generate() (it prepacks weights on CPU) must give the same tokens
     ),
     "resnet": dict(
         build="""
@@ -118,7 +119,10 @@ def test_push_then_load_without_the_package(name, hub, tmp_path):
                 parameter.add_(0.5)
             second = model.push_to_hub("{repo}", commit_message="changed weights")
             after = getattr(model(**inputs), "{spec['output']}")
-        save_file({{"before": before.contiguous(), "after": after.contiguous()}}, r"{tmp_path / 'expected.safetensors'}")
+        expected = {{"before": before.contiguous(), "after": after.contiguous()}}
+        if {spec.get('generates', False)}:
+            expected["tokens"] = model.generate(inputs["input_ids"], attention_mask=inputs["attention_mask"], max_new_tokens=6)
+        save_file(expected, r"{tmp_path / 'expected.safetensors'}")
         print(json.dumps({{"first": first.oid, "second": second.oid}}))
         """
     )
@@ -138,6 +142,8 @@ def test_push_then_load_without_the_package(name, hub, tmp_path):
             assert type(model).__module__.startswith("transformers_modules"), type(model).__module__
             with torch.no_grad():
                 outputs[key] = getattr(model(**inputs), "{spec['output']}").contiguous()
+            if key == "latest" and {spec.get('generates', False)}:
+                outputs["tokens"] = model.generate(inputs["input_ids"], attention_mask=inputs["attention_mask"], max_new_tokens=6)
         base = transformers.{spec['base_auto']}.from_pretrained("{repo}", trust_remote_code=True)
         config = transformers.AutoConfig.from_pretrained("{repo}", trust_remote_code=True)
         save_file(outputs, r"{tmp_path / 'loaded.safetensors'}")
@@ -149,6 +155,8 @@ def test_push_then_load_without_the_package(name, hub, tmp_path):
     expected, loaded = load_file(tmp_path / "expected.safetensors"), load_file(tmp_path / "loaded.safetensors")
     torch.testing.assert_close(loaded["latest"], expected["after"], rtol=0, atol=0)
     torch.testing.assert_close(loaded["pinned"], expected["before"], rtol=0, atol=0)
+    if spec.get("generates"):
+        assert torch.equal(loaded["tokens"], expected["tokens"])
 
     card_text = server.repos[repo].resolve("main").files["README.md"].decode()
     card = ModelCard(card_text)

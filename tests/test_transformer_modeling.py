@@ -344,3 +344,24 @@ def test_empty_source_is_refused():
     attention_mask[1] = 0
     with pytest.raises(ValueError, match="source sequence 1 of the batch is empty"):
         model.generate(input_ids, attention_mask=attention_mask, max_new_tokens=3)
+
+
+@pytest.mark.parametrize("num_beams", [1, 4])
+def test_generation_with_prepacked_weights_equals_plain_weights(num_beams):
+    from hf_nlpnotes.models.notes_layers import onednn_packing_available
+
+    if not onednn_packing_available():
+        pytest.skip("this torch build has no oneDNN linear prepacking (torch.ops.mkldnn)")
+    model = tiny_model()
+    input_ids, attention_mask = source_batch()
+    seen = []
+    hook = model.lm_head.register_forward_pre_hook(lambda module, args: seen.append(module.packed_weight is not None))
+    kwargs = dict(max_new_tokens=10, num_beams=num_beams, output_scores=True, return_dict_in_generate=True)
+    packed = model.generate(input_ids, attention_mask=attention_mask, **kwargs)
+    hook.remove()
+    plain = model.generate(input_ids, attention_mask=attention_mask, prepack_weights=False, **kwargs)
+    assert seen and all(seen)  # every step ran from the packed weights ...
+    assert model.lm_head.packed_weight is None  # ... which are gone after the call
+    assert torch.equal(packed.sequences, plain.sequences)
+    for packed_scores, plain_scores in zip(packed.scores, plain.scores):
+        torch.testing.assert_close(packed_scores, plain_scores, rtol=1e-4, atol=1e-4)

@@ -19,6 +19,8 @@ from torch import nn
 from transformers.cache_utils import Cache, EncoderDecoderCache
 from transformers.modeling_utils import ALL_ATTENTION_FUNCTIONS
 
+from .notes_layers import PrepackableLinear
+
 
 def eager_attention_forward(
     module: nn.Module,
@@ -90,9 +92,10 @@ class NotesMultiHeadAttention(nn.Module):
         self.is_cross_attention = is_cross_attention
         self.layer_idx = layer_idx
         key_value_size = key_value_size or hidden_size
-        self.query = nn.Linear(hidden_size, hidden_size, bias=bias)
-        self.key = nn.Linear(key_value_size, hidden_size, bias=bias)
-        self.value = nn.Linear(key_value_size, hidden_size, bias=bias)
+        # prepackable: decoders run these with a few rows per step (see PrepackableLinear); plain Linear otherwise
+        self.query = PrepackableLinear(hidden_size, hidden_size, bias=bias)
+        self.key = PrepackableLinear(key_value_size, hidden_size, bias=bias)
+        self.value = PrepackableLinear(key_value_size, hidden_size, bias=bias)
 
     def _split_heads(self, projected: torch.Tensor) -> torch.Tensor:
         # [batch, length, heads * head_dim] -> [batch, heads, length, head_dim]
