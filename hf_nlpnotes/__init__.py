@@ -43,7 +43,14 @@ from .models.modeling_notes_elmo import (
 )
 from .models.tokenization_notes_elmo import NotesElmoTokenizer
 from .models.notes_attention import NotesMultiHeadAttention, eager_attention_forward
-from .models.notes_layers import Highway, ScalarMix, SqueezeExcitation, sinusoidal_positional_encoding
+from .models.notes_layers import (
+    Highway,
+    PrepackableLinear,
+    ScalarMix,
+    SqueezeExcitation,
+    prepacked_linears,
+    sinusoidal_positional_encoding,
+)
 from .presets import list_presets, load_preset
 from .pipelines import (
     ExtractiveQuestionAnsweringPipeline,
