@@ -554,7 +554,7 @@ class NotesTransformerForConditionalGeneration(NotesTransformerPreTrainedModel, 
         """`GenerationMixin.generate`, with the decoder's weights prepacked for the call (fp32 on CPU).
 
         Each decoding step pushes only batch × beams rows through every decoder projection and the vocabulary
-        projection; `PrepackableLinear` runs those from oneDNN-packed weights (same fp32 math, ~1.3–1.5× faster
+        projection; `PrepackableLinear` runs those from oneDNN-packed weights (same fp32 math, ~1.2–1.4× faster
         greedy decoding on CPU; the packed copies exist only during the call). `prepack_weights=False` decodes
         with the plain weights. Everything else is `GenerationMixin.generate`.
         """

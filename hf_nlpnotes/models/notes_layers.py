@@ -148,6 +148,7 @@ class PrepackableLinear(nn.Linear):
             and not torch.is_grad_enabled()
             and input.device.type == "cpu"
             and input.dtype == self.weight.dtype
+            and not torch.compiler.is_compiling()  # compiled graphs pick their own weight layout
         ):
             return torch.ops.mkldnn._linear_pointwise(input, packed, self.bias, "none", [], "")
         return nn.functional.linear(input, self.weight, self.bias)
