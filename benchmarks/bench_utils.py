@@ -2,13 +2,17 @@
 
 Interleaving (ours, reference, ours, reference, ...) exposes both to the same machine state (thermal, other load),
 so the ratio of medians is far steadier than two separate runs. Peak memory: CUDA's allocator peak on a GPU; on the
-CPU the highest resident set size sampled (every millisecond, from /proc) during one extra run of the candidate alone,
-minus the resident set size before it: the memory that one call adds at its peak.
+CPU the peak resident set size during one extra run of the candidate alone, minus the resident set size before it:
+the memory that one call adds at its peak. Freed heap memory is first handed back to the OS (glibc `malloc_trim`),
+otherwise a call could reuse what an earlier one left resident and show nothing; the peak is the kernel's own
+high-water mark (VmHWM, reset through /proc/self/clear_refs), or the highest of millisecond samples where that
+reset is not allowed.
 """
 
 import argparse
+import ctypes
+import ctypes.util
 import gc
-import os
 import statistics
 import threading
 import time
@@ -39,14 +43,19 @@ def _peak_memory_mb(function: Callable[[], object], device) -> float:
         function()
         synchronize(device)
         return torch.cuda.max_memory_allocated() / 2**20
-    before = _resident_bytes()
+    _release_free_heap()
+    if _reset_peak_resident():
+        before = _status_bytes("VmRSS")
+        function()
+        return (_status_bytes("VmHWM") - before) / 2**20
+    before = _status_bytes("VmRSS")
     peak = before
     done = threading.Event()
 
     def sample():
         nonlocal peak
         while not done.is_set():
-            peak = max(peak, _resident_bytes())
+            peak = max(peak, _status_bytes("VmRSS"))
             time.sleep(0.001)
 
     sampler = threading.Thread(target=sample, daemon=True)
@@ -56,12 +65,32 @@ def _peak_memory_mb(function: Callable[[], object], device) -> float:
     finally:
         done.set()
         sampler.join()
-    return (max(peak, _resident_bytes()) - before) / 2**20
+    return (max(peak, _status_bytes("VmRSS")) - before) / 2**20
 
 
-def _resident_bytes() -> int:
-    with open("/proc/self/statm") as handle:
-        return int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+def _release_free_heap():
+    libc_name = ctypes.util.find_library("c")
+    try:
+        ctypes.CDLL(libc_name).malloc_trim(0)
+    except (OSError, AttributeError, TypeError):  # not glibc: nothing to hand back this way
+        pass
+
+
+def _reset_peak_resident() -> bool:
+    try:
+        with open("/proc/self/clear_refs", "w") as handle:
+            handle.write("5")  # 5: reset the peak resident set size (VmHWM) to the current one
+        return True
+    except OSError:
+        return False
+
+
+def _status_bytes(field: str) -> int:
+    with open("/proc/self/status") as handle:
+        for line in handle:
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) * 1024
+    raise RuntimeError(f"/proc/self/status has no {field}")
 
 
 def compare(
@@ -102,6 +131,6 @@ def report(title: str, results: dict[str, dict[str, float]], unit: str, referenc
     base = results[reference]["throughput"]
     for name, result in results.items():
         print(
-            f"  {name:<28} {result['throughput']:>12.1f} {unit}/s   median {result['median_s'] * 1e3:8.1f} ms   "
+            f"  {name:<34} {result['throughput']:>12.1f} {unit}/s   median {result['median_s'] * 1e3:8.1f} ms   "
             f"peak mem {result['peak_mb']:8.1f} MB   ratio vs {reference}: {result['throughput'] / base:5.2f}x"
         )
