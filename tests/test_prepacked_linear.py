@@ -74,3 +74,14 @@ def test_other_dtypes_are_not_packed_and_still_work():
         assert packed == 0
         out = layer(inputs)
     torch.testing.assert_close(out, nn.functional.linear(inputs, layer.weight, layer.bias))
+
+
+@needs_onednn
+def test_cpu_autocast_keeps_its_reduced_precision_product():
+    packable, plain = layer_pair()
+    inputs = torch.randn(4, 24)
+    with torch.no_grad(), prepacked_linears([packable], rows=4), torch.autocast("cpu", dtype=torch.bfloat16):
+        out = packable(inputs)
+        expected = plain(inputs)
+    assert out.dtype == expected.dtype == torch.bfloat16
+    torch.testing.assert_close(out, expected)

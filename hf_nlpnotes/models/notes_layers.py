@@ -135,8 +135,9 @@ class PrepackableLinear(nn.Linear):
     reading the weight, and torch's default fp32 CPU path (MKL on the plain [out, in] layout) reads it slowly for
     so few rows. oneDNN's blocked layout — the one torch.compile's CPU weight freezing uses — computes the same fp32
     product 1.5–2.7× faster at 8 rows (benchmarks/bench_transformer.py). Parameters and state-dict keys are those of
-    `nn.Linear`; the packed copy lives only inside the context and is never saved. Whenever autograd is on, or the
-    input is not a CPU tensor of the weight's dtype, the layer is a plain `F.linear`, so training is untouched.
+    `nn.Linear`; the packed copy lives only inside the context and is never saved. Whenever autograd or CPU autocast
+    is on, or the input is not a CPU tensor of the weight's dtype, the layer is a plain `F.linear`, so training is
+    untouched.
     """
 
     packed_weight: torch.Tensor | None = None
@@ -148,6 +149,7 @@ class PrepackableLinear(nn.Linear):
             and not torch.is_grad_enabled()
             and input.device.type == "cpu"
             and input.dtype == self.weight.dtype
+            and not torch.is_autocast_enabled("cpu")  # autocast wants F.linear's reduced-precision product
             and not torch.compiler.is_compiling()  # compiled graphs pick their own weight layout
         ):
             return torch.ops.mkldnn._linear_pointwise(input, packed, self.bias, "none", [], "")
