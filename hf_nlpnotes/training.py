@@ -32,8 +32,11 @@ class TimeBudgetCallback(TrainerCallback):
         return control
 
 
-def prepare_output_dir(output_dir: str | os.PathLike, overwrite: bool = False) -> Path:
-    """Creates the output folder, refusing to reuse a non-empty one unless `overwrite` is set.
+def prepare_output_dir(
+    output_dir: str | os.PathLike, overwrite: bool = False, how_to_overwrite: str = "--overwrite_output_dir"
+) -> Path:
+    """Creates the output folder, refusing to reuse a non-empty one unless `overwrite` is set (the error names
+    `how_to_overwrite`, by default the examples' flag).
 
     Safe under torchrun / accelerate launch: only the main process checks and creates the folder; the others wait
     for it (a second process would otherwise find the folder the first one just created and refuse it).
@@ -43,7 +46,7 @@ def prepare_output_dir(output_dir: str | os.PathLike, overwrite: bool = False) -
     state = PartialState()
     with state.main_process_first():
         if state.is_main_process:
-            return _create_output_dir(output_dir, overwrite)
+            return _create_output_dir(output_dir, overwrite, how_to_overwrite)
     return Path(output_dir)
 
 

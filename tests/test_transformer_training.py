@@ -110,7 +110,7 @@ def test_translation_example_runs_end_to_end(tmp_path):
     assert "eval_bleu" in metrics
     for name in ("model.safetensors", "tokenizer.json", "loss_curve.png", "attention_maps.png"):
         assert (output_dir / name).exists(), name
-    with pytest.raises(FileExistsError, match="not empty"):
+    with pytest.raises(FileExistsError, match="not empty; pass --overwrite_output_dir"):
         run_translation.main(["--train_file", str(pairs_file), "--output_dir", str(output_dir)])
 
 

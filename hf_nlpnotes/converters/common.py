@@ -7,13 +7,17 @@ from pathlib import Path
 import torch
 
 
-def prepare_output_dir(output_dir: str | os.PathLike, overwrite: bool = False) -> Path:
-    """Creates `output_dir`; an existing non-empty folder is only reused when `overwrite` is set."""
+def prepare_output_dir(
+    output_dir: str | os.PathLike, overwrite: bool = False, how_to_overwrite: str = "overwrite=True (--overwrite)"
+) -> Path:
+    """Creates `output_dir`; an existing non-empty folder is only reused when `overwrite` is set.
+
+    `how_to_overwrite` is what the error tells the user to pass (the caller's own flag)."""
     path = Path(output_dir)
     if path.exists() and not path.is_dir():
         raise FileExistsError(f"output path {path} exists and is not a folder")
     if path.is_dir() and any(path.iterdir()) and not overwrite:
-        raise FileExistsError(f"output folder {path} exists and is not empty; pass overwrite=True (--overwrite) to replace it")
+        raise FileExistsError(f"output folder {path} exists and is not empty; pass {how_to_overwrite} to replace it")
     path.mkdir(parents=True, exist_ok=True)
     return path
 
