@@ -132,7 +132,7 @@ def main(argv=None):
         eval_dataset=eval_set,
         data_collator=collator,
         processing_class=tokenizer,
-        callbacks=[TimeBudgetCallback(args.time_budget_minutes if args.time_budget_minutes > 0 else None)],
+        callbacks=[TimeBudgetCallback(args.time_budget_minutes)],
     )
     trainer.train()
     after = perplexities(model, eval_set, collator)

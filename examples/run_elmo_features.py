@@ -171,7 +171,7 @@ def main(argv=None):
         data_collator=DataCollatorWithPadding(tokenizer),
         processing_class=tokenizer,
         compute_metrics=accuracy,
-        callbacks=[TimeBudgetCallback(args.time_budget_minutes if args.time_budget_minutes > 0 else None)],
+        callbacks=[TimeBudgetCallback(args.time_budget_minutes)],
     )
     trainer.train()
     metrics = trainer.evaluate()

@@ -150,7 +150,6 @@ def main(argv=None):
         use_cpu=not torch.cuda.is_available(),
         seed=args.seed,
     )
-    budget = args.time_budget_minutes if args.time_budget_minutes > 0 else None
     trainer = Trainer(
         model=model,
         args=training_args,
@@ -158,7 +157,7 @@ def main(argv=None):
         eval_dataset=test.with_transform(transform),
         compute_metrics=compute_metrics,
         processing_class=processor,
-        callbacks=[TimeBudgetCallback(budget)],
+        callbacks=[TimeBudgetCallback(args.time_budget_minutes)],
     )
     trainer.train()
     metrics = trainer.evaluate()

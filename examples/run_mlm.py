@@ -157,7 +157,6 @@ def main(argv=None):
         dataloader_num_workers=0,
         use_cpu=not torch.cuda.is_available(),
     )
-    budget = args.time_budget_minutes if args.time_budget_minutes > 0 else None
     trainer = Trainer(
         model=model,
         args=training_args,
@@ -165,7 +164,7 @@ def main(argv=None):
         eval_dataset=eval_dataset,
         data_collator=collator,
         processing_class=tokenizer,
-        callbacks=[TimeBudgetCallback(budget), ReplicaConsistencyCallback()],
+        callbacks=[TimeBudgetCallback(args.time_budget_minutes), ReplicaConsistencyCallback()],
     )
     trainer.train()
     metrics = trainer.evaluate()

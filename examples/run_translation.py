@@ -192,7 +192,7 @@ def main(argv=None):
         processing_class=tokenizer,
         compute_metrics=compute_metrics,
         optimizers=(optimizer, scheduler),
-        callbacks=[TimeBudgetCallback(args.time_budget_minutes if args.time_budget_minutes > 0 else None)],
+        callbacks=[TimeBudgetCallback(args.time_budget_minutes)],
     )
     trainer.train()
     metrics = trainer.evaluate()

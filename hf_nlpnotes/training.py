@@ -16,10 +16,11 @@ __all__ = ["TimeBudgetCallback", "prepare_output_dir", "read_text_lines"]
 
 class TimeBudgetCallback(TrainerCallback):
     """Stops training cleanly (saving and evaluating as usual) once `minutes` of wall-clock time have passed, so
-    that a demo run fits its budget on slow machines while fast machines still do every step."""
+    that a demo run fits its budget on slow machines while fast machines still do every step. `minutes` None or
+    <= 0: no limit (the examples' `--time_budget_minutes 0`)."""
 
     def __init__(self, minutes: float | None):
-        self.seconds = None if minutes is None else minutes * 60
+        self.seconds = minutes * 60 if minutes is not None and minutes > 0 else None
         self.start = None
 
     def on_train_begin(self, args, state, control, **kwargs):

@@ -142,3 +142,15 @@ def test_run_classification_example_on_a_csv(tmp_path):
     )
     assert result["accuracy"] == 1.0  # a trivially separable task: anything less means training is broken
     assert json.loads((out / "config.json").read_text())["id2label"] == {"0": "neg", "1": "pos"}
+
+
+def test_time_budget_callback_treats_zero_or_negative_as_no_limit():
+    from transformers import TrainerControl, TrainerState
+
+    from hf_nlpnotes.training import TimeBudgetCallback
+
+    for minutes in (None, 0, -1):
+        assert TimeBudgetCallback(minutes).seconds is None
+    expired = TimeBudgetCallback(1e-9)
+    expired.on_train_begin(None, TrainerState(), TrainerControl())
+    assert expired.on_step_end(None, TrainerState(), TrainerControl()).should_training_stop

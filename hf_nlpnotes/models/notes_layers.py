@@ -134,10 +134,10 @@ class PrepackableLinear(nn.Linear):
     Why: a decoding step feeds only batch × beams rows through every projection, so each product is bound by
     reading the weight, and torch's default fp32 CPU path (MKL on the plain [out, in] layout) reads it slowly for
     so few rows. oneDNN's blocked layout — the one torch.compile's CPU weight freezing uses — computes the same fp32
-    product 1.5–2.7× faster at 8 rows (benchmarks/bench_transformer.py). Parameters and state-dict keys are those of
-    `nn.Linear`; the packed copy lives only inside the context and is never saved. Whenever autograd or CPU autocast
-    is on, or the input is not a CPU tensor of the weight's dtype, the layer is a plain `F.linear`, so training is
-    untouched.
+    product 1.5–2.7× faster at 8 rows (measured per product; bench_transformer.py shows the effect on generate()).
+    Parameters and state-dict keys are those of `nn.Linear`; the packed copy lives only inside the context and is
+    never saved. Whenever autograd or CPU autocast is on, or the input is not a CPU tensor of the weight's dtype,
+    the layer is a plain `F.linear`, so training is untouched.
     """
 
     packed_weight: torch.Tensor | None = None
