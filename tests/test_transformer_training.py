@@ -204,3 +204,21 @@ def test_learns_to_reverse_sequences_through_cross_attention():
     exact = (generated[:, 1:7] == source.flip(1)).all(1).float().mean().item()
     assert exact >= 0.9, f"only {exact:.0%} of the sequences were reversed exactly (loss {loss.item():.3f})"
     assert (generated[:, 7] == config.eos_token_id).float().mean() >= 0.9
+
+
+def test_translation_example_uses_the_papers_learning_rate_schedule():
+    sys.path.insert(0, str(REPO / "examples"))
+    import run_translation
+
+    d_model, warmup = 512, 4000
+    optimizer = torch.optim.Adam([torch.nn.Parameter(torch.zeros(1))], lr=1.0, betas=(0.9, 0.98), eps=1e-9)
+    scheduler = run_translation.noam_schedule(optimizer, d_model, warmup)
+    rates = {}
+    for step in range(1, 8001):
+        optimizer.step()
+        scheduler.step()
+        rates[step] = optimizer.param_groups[0]["lr"]
+    for step in (1, 100, 3999, 4000, 4001, 8000):
+        expected = d_model**-0.5 * min(step**-0.5, step * warmup**-1.5)
+        assert math.isclose(rates[step], expected, rel_tol=1e-9), step
+    assert max(rates, key=rates.get) == warmup  # linear warm-up, then inverse-square-root decay
